@@ -1,0 +1,159 @@
+"""The library API: everything the command line does, callable and testable from Python."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+from grader.assignment import Assignment, get_assignment, load_assignments
+from grader.data import fashion_mnist
+from grader.grading import grade
+from grader.results import SubmissionResult
+from grader.runner.worker import Worker
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "student_template"
+
+
+class GraderError(Exception):
+    """A usage problem the user can fix: the message is one line saying how."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is the GPU where there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise GraderError(f"unknown device {name!r}: use auto, cpu or cuda")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GraderError("--device cuda was asked for, but torch sees no GPU here")
+    return torch.device(name)
+
+
+class Grader:
+    """A worker for one assignment, reused across submissions (start-up is paid once).
+
+    Args:
+        assignment: the assignment's name.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        data_root: the folder holding FashionMNIST/raw; default GRADER_DATA, else ./data.
+        seed: every check's inputs and the student's random generators derive from it.
+    """
+
+    def __init__(
+        self,
+        assignment: str | Assignment,
+        *,
+        device: str = "auto",
+        data_root: str | Path | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.assignment = (
+            assignment if isinstance(assignment, Assignment) else _assignment(assignment)
+        )
+        self.device = resolve_device(device)
+        self.seed = seed
+        self.data_root = fashion_mnist.resolve_root(data_root)
+        if self.assignment.datasets:
+            _require_data(self.data_root)
+        self._worker = Worker(
+            probe_modules=["grader.runner.probes", *self.assignment.probes],
+            datasets=self.assignment.datasets,
+            data_root=self.data_root,
+        )
+        self._started = False
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def grade(
+        self,
+        submission: str | Path,
+        *,
+        student: str | None = None,
+        functions: Iterable[str] | None = None,
+    ) -> SubmissionResult:
+        """Grade one submission folder. Bad student code gives results, never an exception."""
+        folder = Path(submission)
+        if not folder.is_dir():
+            raise GraderError(f"no such submission folder: {folder}")
+        if functions is not None:
+            unknown = set(functions) - set(self.assignment.functions)
+            if unknown:
+                raise GraderError(f"{self.assignment.name} has no function {sorted(unknown)[0]}")
+        if not self._started:
+            self._worker.start()
+            self._started = True
+        return grade(
+            self._worker,
+            self.assignment,
+            folder,
+            device=self.device,
+            seed=self.seed,
+            data_root=self.data_root,
+            student=student,
+            functions=functions,
+        )
+
+    def close(self) -> None:
+        if self._started:
+            self._worker.close()
+            self._started = False
+
+
+def check_submission(
+    submission: str | Path,
+    assignment: str,
+    *,
+    device: str = "auto",
+    data_root: str | Path | None = None,
+    seed: int = 0,
+    functions: Iterable[str] | None = None,
+) -> SubmissionResult:
+    """Grade one submission folder from scratch (``grader check``)."""
+    if not Path(submission).is_dir():
+        raise GraderError(f"no such submission folder: {submission}")
+    with Grader(assignment, device=device, data_root=data_root, seed=seed) as grader:
+        return grader.grade(submission, functions=functions)
+
+
+def list_assignments() -> list[Assignment]:
+    return list(load_assignments().values())
+
+
+def init_submission(folder: str | Path) -> list[Path]:
+    """Copy the student template into a new folder; refuses to overwrite a file."""
+    folder = Path(folder)
+    files = sorted(TEMPLATE_DIR.glob("*.py"))
+    clashes = [folder / f.name for f in files if (folder / f.name).exists()]
+    if clashes:
+        raise GraderError(f"{clashes[0]} already exists; choose an empty folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copyfile(f, folder / f.name)
+    return [folder / f.name for f in files]
+
+
+def download_data(data_root: str | Path | None = None) -> list[Path]:
+    return fashion_mnist.download(fashion_mnist.resolve_root(data_root))
+
+
+def _assignment(name: str) -> Assignment:
+    from grader.assignment import AssignmentError
+
+    try:
+        return get_assignment(name)
+    except AssignmentError as err:
+        raise GraderError(str(err)) from None
+
+
+def _require_data(root: Path) -> None:
+    try:
+        fashion_mnist.check_files(root)
+    except fashion_mnist.DataError as err:
+        raise GraderError(str(err)) from None

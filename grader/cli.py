@@ -1,0 +1,88 @@
+"""The command line: parse, call the library, render, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from grader import api, render
+from grader.data import DataError
+
+EXIT_USAGE = 2
+
+
+def _usage_error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.group()
+@click.version_option(package_name="grader")
+def main() -> None:
+    """Grade Dive into Deep Learning chapter 3 exercises: correctness, gradients, stability."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s")
+
+
+@main.command()
+@click.argument("submission", type=click.Path(file_okay=False, path_type=str))
+@click.option("--assignment", "-a", required=True, help="The assignment to grade against.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+    help="Where the student's code runs.",
+)
+@click.option("--data-root", default=None, help="Folder holding FashionMNIST/raw [GRADER_DATA].")
+@click.option("--seed", default=0, show_default=True, help="Seed for every check's inputs.")
+@click.option("--function", "functions", multiple=True, help="Grade only these functions.")
+def check(submission, assignment, as_json, device, data_root, seed, functions) -> None:
+    """Grade one SUBMISSION folder and explain every failed check."""
+    try:
+        result = api.check_submission(
+            submission, assignment, device=device, data_root=data_root, seed=seed,
+            functions=functions or None,
+        )
+    except (api.GraderError, DataError) as err:
+        _usage_error(str(err))
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+    else:
+        click.echo(render.submission(result))
+
+
+@main.command()
+def assignments() -> None:
+    """List the assignments, their functions, checks and points."""
+    for a in api.list_assignments():
+        click.echo(render.assignment(a))
+        click.echo()
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=str))
+def init(folder) -> None:
+    """Create a new student FOLDER from the starter template."""
+    try:
+        created = api.init_submission(folder)
+    except api.GraderError as err:
+        _usage_error(str(err))
+    for path in created:
+        click.echo(f"created {path}")
+
+
+@main.group()
+def data() -> None:
+    """Fashion-MNIST on disk."""
+
+
+@data.command()
+@click.option("--data-root", default=None, help="Where FashionMNIST/raw goes [GRADER_DATA].")
+def download(data_root) -> None:
+    """Fetch the four Fashion-MNIST files and verify their md5 sums."""
+    try:
+        fetched = api.download_data(data_root)
+    except DataError as err:
+        _usage_error(str(err))
+    click.echo(f"{len(fetched)} files fetched" if fetched else "all files already present")

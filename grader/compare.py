@@ -1,0 +1,171 @@
+"""Comparisons for checks: tolerances by dtype, failures in numbers, known mistakes by name.
+
+Everything compared here came back from the student's process as plain data; nothing here calls
+student code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import torch
+
+from grader.runner.wire import Opaque
+
+# (rtol, atol) by dtype: torch.testing's defaults, documented there.
+TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
+    torch.float64: (1e-7, 1e-7),
+    torch.float32: (1.3e-6, 1e-5),
+    torch.float16: (1e-3, 1e-5),
+    torch.bfloat16: (1.6e-2, 1e-5),
+}
+
+
+class CheckFailed(AssertionError):
+    """The student's code ran, and what it did is wrong. ``hint`` names the likely mistake."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer: ``compute`` gives what code with that mistake would return."""
+
+    hint: str
+    compute: Callable[[], Any]
+
+    def matches(self, actual: torch.Tensor, rtol: float, atol: float) -> bool:
+        try:
+            wrong = torch.as_tensor(self.compute()).to(torch.float64)
+        except Exception:  # a mistake that cannot even be computed here does not match
+            return False
+        if wrong.shape != actual.shape:
+            return False
+        return bool(torch.isclose(actual.double(), wrong, rtol=rtol, atol=atol).all())
+
+
+def fail(message: str, hint: str = "") -> NoReturn:
+    __tracebackhide__ = True
+    raise CheckFailed(message, hint)
+
+
+def as_number(value: Any, what: str = "the result") -> float:
+    """A Python number or one-element tensor as a float; anything else fails the check."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.double().item())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    fail(f"{what} should be a number, got {describe(value)}")
+
+
+def as_tensor(value: Any, what: str = "the result") -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    fail(f"{what} should be a tensor, got {describe(value)}")
+
+
+def describe(value: Any) -> str:
+    """A short, human description of a returned value."""
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {shape(value)}"
+    if isinstance(value, Opaque):
+        return f"a {value.type_name} object"
+    if isinstance(value, (tuple, list)):
+        kind = type(value).__name__
+        return f"a {kind} of {len(value)}: ({', '.join(describe(v) for v in value[:4])})"
+    if value is None:
+        return "None"
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def shape(t: torch.Tensor) -> str:
+    return "(" + ", ".join(str(s) for s in t.shape) + ("," if t.dim() == 1 else "") + ")"
+
+
+def assert_close(
+    actual: Any,
+    expected: torch.Tensor,
+    *,
+    what: str = "the output",
+    rtol: float | None = None,
+    atol: float | None = None,
+    hint: str = "",
+    mistakes: Sequence[Mistake] = (),
+    exact_shape: bool = True,
+) -> None:
+    """Fail unless ``actual`` matches ``expected`` entry by entry.
+
+    Args:
+        actual: what the student's code returned.
+        expected: the reference's answer.
+        what: names the value in the message ("softmax(X)").
+        rtol, atol: tolerances; by default from ``TOLERANCES`` for the coarser dtype of the two.
+        hint: said when the failure matches none of ``mistakes``.
+        mistakes: known wrong answers; the first one ``actual`` matches names the hint.
+        exact_shape: if false, an actual of the same number of entries is reshaped to compare.
+    """
+    __tracebackhide__ = True
+    if isinstance(actual, (int, float)) and not isinstance(actual, bool) and expected.numel() == 1:
+        actual = torch.tensor(float(actual), dtype=torch.float64)
+    actual = as_tensor(actual, what)
+    d_rtol, d_atol = _default_tolerance(actual, expected)
+    rtol, atol = (d_rtol if rtol is None else rtol), (d_atol if atol is None else atol)
+    if actual.shape != expected.shape:
+        if exact_shape or actual.numel() != expected.numel():
+            fail(
+                f"{what} has shape {shape(actual)}, expected {shape(expected)}",
+                _diagnose(actual, rtol, atol, mistakes) or hint,
+            )
+        actual = actual.reshape(expected.shape)
+    if actual.dtype.is_floating_point is False and expected.dtype.is_floating_point:
+        actual = actual.to(expected.dtype)
+    a, e = actual.double(), expected.double()
+    bad_nonfinite = ~torch.isfinite(a) & torch.isfinite(e)
+    if bad_nonfinite.any():
+        first = _index(bad_nonfinite.nonzero()[0])
+        fail(
+            f"{what} has {int(bad_nonfinite.sum())} non-finite entries of {a.numel()} where the "
+            f"answer is finite: first at {first}, {a[tuple(bad_nonfinite.nonzero()[0])].item()} "
+            f"instead of {e[tuple(bad_nonfinite.nonzero()[0])].item():.6g}",
+            _diagnose(actual, rtol, atol, mistakes) or hint,
+        )
+    close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+    if not close.all():
+        message = _mismatch(what, a, e, close, rtol, atol)
+        fail(message, _diagnose(actual, rtol, atol, mistakes) or hint)
+
+
+def _default_tolerance(a: torch.Tensor, e: torch.Tensor) -> tuple[float, float]:
+    pairs = [TOLERANCES.get(t.dtype, TOLERANCES[torch.float32]) for t in (a, e)]
+    return max(p[0] for p in pairs), max(p[1] for p in pairs)
+
+
+def _index(idx: torch.Tensor) -> str:
+    return "[" + ", ".join(str(int(i)) for i in idx) + "]"
+
+
+def _mismatch(
+    what: str, a: torch.Tensor, e: torch.Tensor, close: torch.Tensor, rtol: float, atol: float
+) -> str:
+    err = (a - e).abs().nan_to_num(nan=float("inf"))
+    flat = int(torch.argmax(err.reshape(-1)))
+    where = torch.unravel_index(torch.tensor(flat), e.shape) if e.dim() else ()
+    at = _index(torch.stack(where)) if e.dim() else "the only entry"
+    rel = (err / e.abs().clamp_min(1e-30)).reshape(-1)[flat]
+    wrong = int((~close).sum())
+    return (
+        f"{what}: {wrong} of {e.numel()} entries differ; max abs error {float(err.max()):.2g} "
+        f"(relative {float(rel):.2g}) at {at}: got {a.reshape(-1)[flat].item():.6g}, expected "
+        f"{e.reshape(-1)[flat].item():.6g} (tolerance {atol:.0e} + {rtol:.1e}·|expected|)"
+    )
+
+
+def _diagnose(actual: torch.Tensor, rtol: float, atol: float, mistakes: Sequence[Mistake]) -> str:
+    for mistake in mistakes:
+        if mistake.matches(actual, max(rtol, 1e-4), max(atol, 1e-5)):
+            return mistake.hint
+    return ""

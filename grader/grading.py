@@ -1,0 +1,92 @@
+"""Running an assignment's checks against one submission, each to a typed result."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from grader.assignment import Assignment, Check
+from grader.compare import CheckFailed
+from grader.results import Category, CheckResult, Outcome, SubmissionResult
+from grader.runner.probes import seed_everything
+from grader.runner.worker import Worker
+from grader.session import Session, StudentProblem
+from grader.student import Reference, Student
+
+log = logging.getLogger(__name__)
+
+HIDDEN_MESSAGE = "this hidden check failed; its inputs are not shown"
+
+
+def grade(
+    worker: Worker,
+    assignment: Assignment,
+    submission: Path,
+    *,
+    device: torch.device,
+    seed: int = 0,
+    data_root: Path | None = None,
+    student: str | None = None,
+    functions: Iterable[str] | None = None,
+) -> SubmissionResult:
+    """Grade one submission folder on a running worker; never raises for bad student code."""
+    wanted = set(functions) if functions is not None else None
+    checks = [c for c in assignment.checks if wanted is None or c.function in wanted]
+    reference = assignment.reference_module()
+    with Session(worker, assignment, submission, device=device) as session:
+        results = tuple(run_check(c, session, reference, seed, data_root) for c in checks)
+    return SubmissionResult(assignment.name, student or Path(submission).name, results)
+
+
+def run_check(
+    check: Check, session: Session, module: ModuleType, seed: int, data_root: Path | None = None
+) -> CheckResult:
+    start = time.monotonic()
+    reference = Reference(module, check, _check_seed(seed, check.id), data_root)
+    outcome, message, hint = _outcome(check, session, reference)
+    if check.hidden and outcome is not Outcome.PASSED and message:
+        message = HIDDEN_MESSAGE
+    return CheckResult(
+        id=check.id,
+        function=check.function,
+        category=check.category,
+        status=outcome,
+        points=check.points if outcome is Outcome.PASSED else 0.0,
+        max_points=check.points,
+        title=check.title,
+        message=message,
+        hint=hint,
+        duration=time.monotonic() - start,
+        hidden=check.hidden,
+    )
+
+
+def _outcome(check: Check, session: Session, reference: Reference) -> tuple[Outcome, str, str]:
+    if check.category is Category.DEVICE and session.device.type != "cuda":
+        return Outcome.SKIPPED, "device checks run only with --device cuda on a GPU", ""
+    unavailable = session.unavailable(check.function)
+    if unavailable is not None:
+        return unavailable.outcome, unavailable.message, ""
+    deadline = time.monotonic() + check.timeout
+    seed_everything(reference.seed)  # the check's own random inputs are the same on every run
+    try:
+        check.run(Student(session, check, reference.seed, deadline), reference)
+    except CheckFailed as failed:
+        return Outcome.FAILED, failed.message, failed.hint
+    except StudentProblem as problem:
+        return problem.outcome, problem.message, problem.hint
+    except Exception as err:  # a bug in the check itself: loud in the log, an error for the row
+        log.exception("check %s crashed", check.id)
+        return Outcome.ERROR, f"the grader's check crashed ({type(err).__name__}: {err})", ""
+    return Outcome.PASSED, "", ""
+
+
+def _check_seed(seed: int, check_id: str) -> int:
+    digest = hashlib.sha256(f"{seed}:{check_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")

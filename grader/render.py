@@ -1,0 +1,54 @@
+"""Results as text for people: checks grouped by function, points, messages and hints."""
+
+from __future__ import annotations
+
+from grader.assignment import Assignment
+from grader.results import Outcome, SubmissionResult
+
+_MARKS = {
+    Outcome.PASSED: "PASS",
+    Outcome.FAILED: "FAIL",
+    Outcome.ERROR: "ERROR",
+    Outcome.TIMEOUT: "TIMEOUT",
+    Outcome.MISSING: "MISSING",
+    Outcome.SKIPPED: "SKIP",
+}
+
+
+def _points(points: float) -> str:
+    return f"{points:g}"
+
+
+def submission(result: SubmissionResult) -> str:
+    lines = [f"{result.assignment} · {result.student}", ""]
+    for function, checks in result.by_function().items():
+        got = sum(c.points for c in checks if c.counted)
+        out_of = sum(c.max_points for c in checks if c.counted)
+        lines.append(f"{function}  {_points(got)}/{_points(out_of)}")
+        for c in checks:
+            score = f"{_points(c.points)}/{_points(c.max_points)}"
+            lines.append(f"  {_MARKS[c.status]:<8}{str(c.category):<12}{score:>7}  {c.title}")
+            if c.message and c.status is not Outcome.PASSED:
+                lines.append(f"{'':10}{c.message}")
+            if c.hint:
+                lines.append(f"{'':10}hint: {c.hint}")
+        lines.append("")
+    percent = 100 * result.score / result.max_score if result.max_score else 0.0
+    lines.append(
+        f"score: {_points(result.score)} / {_points(result.max_score)} ({percent:.0f}%)"
+    )
+    return "\n".join(lines)
+
+
+def assignment(a: Assignment) -> str:
+    lines = [f"{a.name}: {a.title} ({a.student_file}, {_points(a.max_score)} points)"]
+    for function in a.functions:
+        checks = a.checks_for(function)
+        total = sum(c.points for c in checks)
+        lines.append(f"  {function}  ({len(checks)} checks, {_points(total)} points)")
+        for c in checks:
+            hidden = " [hidden]" if c.hidden else ""
+            lines.append(
+                f"    {str(c.category):<12}{_points(c.points):>4}  {c.id}{hidden}: {c.title}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,30 @@
+"""Public training data preloaded by the zygote, so forked children share it copy-on-write.
+
+Only training data lives here: the test set stays in the grading parent, never in a process
+that student code can reach.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+_PRELOADED: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def preload(name: str, data_root: str | Path) -> None:
+    if name != "fashion_mnist_train":
+        raise ValueError(f"unknown dataset {name!r}")
+    from grader.data import fashion_mnist
+
+    split = fashion_mnist.load(data_root, "train")
+    _PRELOADED[name] = (split.images, split.labels)
+
+
+def get(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The preloaded ``(images, labels)``; ``LookupError`` if the zygote did not load them."""
+    try:
+        return _PRELOADED[name]
+    except KeyError:
+        raise LookupError(f"dataset {name!r} was not preloaded") from None

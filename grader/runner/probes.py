@@ -1,0 +1,95 @@
+"""Probes: trusted recipes that exercise one function, run next to the code they exercise.
+
+A probe takes a ``ProbeEnv`` and keyword arguments and returns plain data (tensors, numbers,
+tuples, dicts). The same probe runs in the child against the student's module and in the parent
+against the reference, so a check compares like with like. Probes hold no secrets: every input
+comes from the parent's request. Assignments add their own in ``assignments/<name>/probes.py``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+
+@dataclass(frozen=True)
+class ProbeEnv:
+    module: ModuleType  # the student's module (or the reference, in the parent)
+    function: str  # the function under test
+    device: torch.device
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        return getattr(self.module, self.function)
+
+
+def seed_everything(seed: int) -> None:
+    """The same seed for every generator a student might use, on both sides of a comparison."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    try:
+        import numpy
+
+        numpy.random.seed(seed % 2**32)
+    except ImportError:
+        pass
+
+
+def call(env: ProbeEnv, args: tuple = (), kwargs: dict | None = None) -> Any:
+    """Call the function under test and return what it returned."""
+    return env.fn(*args, **(kwargs or {}))
+
+
+def vjp(
+    env: ProbeEnv, args: tuple, wrt: tuple[int, ...], cotangent: torch.Tensor, kwargs=None
+) -> dict:
+    """Output and vector-Jacobian product with respect to the positional arguments ``wrt``."""
+    args = list(args)
+    for i in wrt:
+        args[i] = args[i].detach().clone().requires_grad_(True)
+    out = env.fn(*args, **(kwargs or {}))
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return {"output": out, "grads": None}
+    inputs = [args[i] for i in wrt]
+    grads = torch.autograd.grad(out, inputs, grad_outputs=cotangent, allow_unused=True)
+    return {"output": out, "grads": list(grads)}
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.add(qualified_name(func))
+        return func(*args, **(kwargs or {}))
+
+
+def trace(env: ProbeEnv, args: tuple = (), kwargs: dict | None = None) -> list[str]:
+    """The torch functions and Tensor methods the function under test calls directly."""
+    with _Recorder() as recorder:
+        env.fn(*args, **(kwargs or {}))
+    return sorted(recorder.names)
+
+
+def qualified_name(func: Any) -> str:
+    """``torch.nn.functional.softmax``, ``torch.Tensor.softmax``, ``torch.softmax``..."""
+    name = getattr(func, "__name__", None) or repr(func)
+    owner = getattr(func, "__objclass__", None)  # method descriptors such as Tensor.softmax
+    if isinstance(owner, type) and issubclass(owner, torch._C.TensorBase):
+        return f"torch.Tensor.{name}"
+    qualname = getattr(func, "__qualname__", None) or name
+    module = getattr(func, "__module__", None) or "torch"
+    if qualname.startswith("_VariableFunctionsClass."):  # torch.exp, torch.softmax, ...
+        return f"torch.{name}"
+    if module == "torch._tensor":  # Python-level Tensor methods: Tensor.__rsub__, ...
+        return f"torch.{qualname}"
+    if module.startswith("torch._C"):
+        module = "torch"
+    return f"{module}.{qualname}"

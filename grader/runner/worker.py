@@ -1,0 +1,252 @@
+"""The parent's side of the runner: one zygote per worker slot, one child per submission.
+
+This is the runner's whole interface: ``Worker.spawn`` gives a ``Child`` whose ``request``
+sends one message and returns the decoded reply, or raises ``ChildTimeout`` / ``ChildDied``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.runner import wire
+
+_STARTUP_TIMEOUT = 120.0  # seconds; importing torch and loading Fashion-MNIST on a busy machine
+_OUTPUT_TAIL = 2000  # characters of the child's printed output kept for a message
+
+
+class WorkerError(Exception):
+    """The zygote could not be started or stopped answering."""
+
+
+class ChildTimeout(Exception):
+    """The child did not answer in time and was killed."""
+
+
+class ChildDied(Exception):
+    """The child ended during a request; the message says how (exit status or signal)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = 4 * 2**30  # address space on top of what the zygote already maps
+    cpu_seconds: int = 600  # CPU time over the child's whole life (one submission)
+    file_bytes: int = 16 * 2**20  # largest file, printed output included
+    open_files: int = 256
+
+
+class Worker:
+    """A zygote process that imports torch once and forks children from it."""
+
+    def __init__(
+        self,
+        *,
+        probe_modules: list[str],
+        datasets: list[str] = (),
+        data_root: str | Path | None = None,
+    ) -> None:
+        self._config = {
+            "probe_modules": list(probe_modules),
+            "datasets": list(datasets),
+            "data_root": str(data_root) if data_root is not None else None,
+        }
+        self._control: socket.socket | None = None
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "grader.runner.zygote", str(theirs.fileno()),
+             json.dumps(self._config)],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=_child_environment(),
+            cwd=tempfile.gettempdir(),
+        )
+        theirs.close()
+        self._control = ours
+        ours.settimeout(_STARTUP_TIMEOUT)
+        try:
+            ready = json.loads(ours.recv(1 << 16) or b"{}")
+        except (TimeoutError, ValueError):
+            ready = {}
+        if not ready.get("ready"):
+            self.close()
+            raise WorkerError(f"the worker process failed to start: {self._stderr_tail()}")
+
+    def spawn(self, submission: Path, limits: Limits | None = None) -> Child:
+        """Fork a fresh child that will serve requests for ``submission``."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
+        message = {
+            "op": "spawn",
+            "submission": str(Path(submission).resolve()),
+            "scratch": str(scratch),
+            "limits": asdict(limits or Limits()),
+        }
+        try:
+            reply = self._ask(message, fds=[theirs.fileno()])
+        finally:
+            theirs.close()
+        if "pid" not in reply:
+            ours.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise WorkerError(f"the worker could not fork: {reply.get('error')}")
+        return Child(self, int(reply["pid"]), ours, scratch)
+
+    def exit_status(self, pid: int, wait: float) -> dict:
+        return self._ask({"op": "status", "pid": pid, "wait": wait}, timeout=wait + 10)
+
+    def _ask(self, message: dict, fds: list[int] = (), timeout: float = 30.0) -> dict:
+        if self._control is None:
+            raise WorkerError("the worker is not running")
+        self._control.settimeout(timeout)
+        try:
+            socket.send_fds(self._control, [json.dumps(message).encode()], list(fds))
+            reply = self._control.recv(1 << 16)
+        except (OSError, TimeoutError) as err:
+            raise WorkerError(f"the worker stopped answering: {err}") from None
+        if not reply:
+            raise WorkerError(f"the worker process ended: {self._stderr_tail()}")
+        return json.loads(reply)
+
+    def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def _stderr_tail(self) -> str:
+        if self._process is None or self._process.stderr is None:
+            return ""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        lines = self._process.stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"exit status {self._process.returncode}"
+
+
+class Child:
+    """One forked child serving one submission."""
+
+    def __init__(self, worker: Worker, pid: int, sock: socket.socket, scratch: Path) -> None:
+        self.worker, self.pid, self._sock, self.scratch = worker, pid, sock, scratch
+        self.alive = True
+
+    def request(self, message: dict, timeout: float) -> Any:
+        """Send one request; the decoded reply, or ``ChildTimeout`` / ``ChildDied``."""
+        if not self.alive:
+            raise ChildDied("the process had already ended")
+        payload, _ = wire.encode(message)
+        deadline = time.monotonic() + timeout
+        try:
+            self._sock.settimeout(timeout)
+            wire.send(self._sock, payload)
+            self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            reply, _ = wire.decode(wire.recv(self._sock))
+        except TimeoutError:
+            self.kill()
+            raise ChildTimeout(f"no answer within {timeout:g} s") from None
+        except (EOFError, ConnectionError, BrokenPipeError):
+            raise ChildDied(self._how_it_ended()) from None
+        except wire.WireError as err:
+            self.kill()
+            raise ChildDied(f"it sent a malformed reply ({err})") from None
+        if not isinstance(reply, dict) or not ({"ok", "error"} & reply.keys()):
+            self.kill()
+            raise ChildDied("it sent a reply that is not a result")
+        return reply
+
+    def output_tail(self) -> str:
+        """The last lines the child printed (stdout and stderr together)."""
+        try:
+            with open(self.scratch / "output.txt", "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(f.tell() - _OUTPUT_TAIL, 0))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        if self.alive:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.alive = False
+            try:
+                self.worker.exit_status(self.pid, wait=2.0)
+            except WorkerError:
+                pass
+
+    def close(self) -> None:
+        if self.alive:
+            try:
+                wire.send(self._sock, wire.encode({"op": "exit"})[0])
+            except OSError:
+                pass
+            self._sock.close()
+            status = self.worker.exit_status(self.pid, wait=1.0)
+            if status.get("running"):
+                self.kill()
+            self.alive = False
+        self._sock.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _how_it_ended(self) -> str:
+        self.alive = False
+        try:
+            status = self.worker.exit_status(self.pid, wait=2.0)
+        except WorkerError:
+            return "the process ended"
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # whatever it started goes with it
+        except (ProcessLookupError, PermissionError):
+            pass
+        if "signal" in status:
+            name = signal.Signals(status["signal"]).name
+            return f"the process was killed by {name}" + _SIGNAL_CAUSES.get(name, "")
+        if "exit" in status:
+            return f"the process exited with status {status['exit']} (os._exit or a crash)"
+        return "the process closed its connection"
+
+
+_SIGNAL_CAUSES = {
+    "SIGSEGV": " (a crash: deep recursion or a native error)",
+    "SIGXCPU": " (it used up its CPU time)",
+    "SIGKILL": " (the CPU or memory limit)",
+}
+
+
+def _child_environment() -> dict[str, str]:
+    """The zygote's environment: enough to run Python, none of the grader's settings."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "CUDA_VISIBLE_DEVICES", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # never write __pycache__ into a submission
+    env["OMP_NUM_THREADS"] = "1"
+    env["PYTHONHASHSEED"] = "0"
+    return env

@@ -1,0 +1,172 @@
+"""The zygote: imports torch once, preloads public training data, forks one child per submission.
+
+Started by ``Worker`` as ``python -m grader.runner.zygote FD CONFIG``. It speaks JSON over a
+SOCK_SEQPACKET control socket; each ``spawn`` message carries the child's end of a fresh socket
+pair as an SCM_RIGHTS descriptor. It holds no secrets: no reference outputs, no test set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+from pathlib import Path
+
+# Forked children hang in OpenMP if the parent ever ran a multi-threaded op: one thread, first.
+import torch
+
+torch.set_num_threads(1)
+torch.set_num_interop_threads(1)
+
+import importlib  # noqa: E402
+
+from grader.runner import child, datasets  # noqa: E402
+
+_exited: dict[int, int] = {}  # pid -> raw wait status, filled by the SIGCHLD handler
+_children: set[int] = set()  # children spawned and not yet reported as exited
+
+
+def _reap(signum, frame) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _exited[pid] = status
+        _children.discard(pid)
+        if len(_exited) > 10_000:  # statuses nobody asked for; keep memory bounded
+            _exited.pop(next(iter(_exited)))
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit(resource_id: int, value: int) -> None:
+    soft = hard = value
+    try:
+        resource.setrlimit(resource_id, (soft, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _enter_child(sock: socket.socket, request: dict, probe_modules: dict) -> None:
+    """In the forked child: detach, limit, redirect output, then serve the parent."""
+    os.setsid()  # its own process group: the parent kills the whole group on timeout
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized output fails a write, not the child
+    limits = request["limits"]
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
+    _limit(resource.RLIMIT_NOFILE, limits["open_files"])
+    cpu = limits["cpu_seconds"]
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    except (ValueError, OSError):
+        pass
+    _limit(resource.RLIMIT_AS, _vm_size() + limits["memory_bytes"])
+    scratch = Path(request["scratch"])
+    os.chdir(scratch)
+    out = os.open(scratch / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    child.run(sock, Path(request["submission"]), probe_modules)
+
+
+def _spawn(control: socket.socket, request: dict, fds: list[int], probe_modules: dict) -> None:
+    if len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"error": "spawn needs exactly one descriptor"}).encode())
+        return
+    pid = os.fork()
+    if pid == 0:
+        control.close()
+        _enter_child(socket.socket(fileno=fds[0]), request, probe_modules)
+        os._exit(0)  # not reached: child.run exits
+    os.close(fds[0])
+    _children.add(pid)
+    control.send(json.dumps({"pid": pid}).encode())
+
+
+def _status(control: socket.socket, pid: int, wait: float) -> None:
+    """The exit status of ``pid``, waiting up to ``wait`` seconds for it to end."""
+    deadline = _monotonic() + wait
+    while pid not in _exited and _monotonic() < deadline:
+        signal.sigtimedwait([signal.SIGCHLD], 0.01)
+        _reap(None, None)
+    status = _exited.pop(pid, None)
+    reply: dict = {"running": status is None}
+    if status is not None:
+        if os.WIFSIGNALED(status):
+            reply["signal"] = os.WTERMSIG(status)
+        else:
+            reply["exit"] = os.WEXITSTATUS(status)
+    control.send(json.dumps(reply).encode())
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def main(argv: list[str]) -> int:
+    control = socket.socket(fileno=int(argv[0]))
+    config = json.loads(argv[1])
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the grader, and so do its children
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphaned grandchildren are reparented here and reaped
+    signal.signal(signal.SIGCHLD, _reap)
+    probe_modules = {name: importlib.import_module(name) for name in config["probe_modules"]}
+    for name in config["datasets"]:
+        datasets.preload(name, config["data_root"])
+    control.send(json.dumps({"ready": True, "vm_size": _vm_size()}).encode())
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+        except InterruptedError:
+            continue
+        if not message:  # the parent is gone: take every child with us
+            for pid in _children:
+                _kill_group(pid)
+            return 0
+        request = json.loads(message)
+        if request["op"] == "spawn":
+            _spawn(control, request, fds, probe_modules)
+        elif request["op"] == "status":
+            _status(control, int(request["pid"]), float(request["wait"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,212 @@
+"""One submission's life on a worker: its source read and parsed here, its code run in a child.
+
+The child is forked on first use and forked again after a timeout or a crash, so one broken
+check never takes the others down with it.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grader.assignment import Assignment
+from grader.results import Outcome
+from grader.runner.worker import Child, ChildDied, ChildTimeout, Limits, Worker
+
+MAX_SOURCE_BYTES = 1 * 2**20
+IMPORT_TIMEOUT = 20.0  # seconds for the student's module-level code
+
+
+class StudentProblem(Exception):
+    """The student's code did not produce a result; ``outcome`` says which way."""
+
+    outcome = Outcome.ERROR
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+class StudentError(StudentProblem):
+    outcome = Outcome.ERROR
+
+
+class StudentTimeout(StudentProblem):
+    outcome = Outcome.TIMEOUT
+
+
+class NotImplementedByStudent(StudentProblem):
+    outcome = Outcome.MISSING
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a function cannot be checked at all (missing file, syntax error, not defined)."""
+
+    outcome: Outcome
+    message: str
+
+
+class Session:
+    def __init__(
+        self,
+        worker: Worker,
+        assignment: Assignment,
+        submission: Path,
+        *,
+        device: torch.device,
+        limits: Limits | None = None,
+    ) -> None:
+        self.worker, self.assignment, self.submission = worker, assignment, Path(submission)
+        self.device, self.limits = device, limits or Limits()
+        self.tree: ast.Module | None = None
+        self._child: Child | None = None
+        self._defined: set[str] | None = None
+        self._unavailable: Unavailable | None = self._read_source()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def unavailable(self, function: str) -> Unavailable | None:
+        """None if ``function`` can be called; otherwise why not."""
+        if self._unavailable is None and self._defined is None:
+            self._import()
+        if self._unavailable is not None:
+            return self._unavailable
+        if function not in (self._defined or ()):
+            return Unavailable(
+                Outcome.MISSING, f"`{function}` not found in {self.assignment.student_file}"
+            )
+        return None
+
+    def request(self, message: dict, deadline: float) -> Any:
+        """Send one request to the child; the value it returned, or a ``StudentProblem``."""
+        child = self._ensure_child()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StudentTimeout("the check's time ran out before this call")
+        try:
+            reply = child.request(message, remaining)
+        except ChildTimeout:
+            self._child = None
+            raise StudentTimeout(_timeout_message(message)) from None
+        except ChildDied as died:
+            self._child = None
+            tail = child.output_tail().strip().splitlines()[-3:]
+            said = f"; it printed: {' | '.join(tail)}" if tail else ""
+            raise StudentError(f"`{message.get('function')}` crashed: {died}{said}") from None
+        if "error" in reply:
+            raise _problem(message.get("function", "?"), reply["error"])
+        return reply["ok"]
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+            self._child = None
+
+    def _read_source(self) -> Unavailable | None:
+        name = self.assignment.student_file
+        path = self.submission / name
+        if not self.submission.is_dir():
+            return Unavailable(Outcome.ERROR, f"the submission folder {self.submission} is missing")
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            return Unavailable(Outcome.ERROR, f"{name} must be a regular file, not a link")
+        if not path.exists():
+            return Unavailable(Outcome.MISSING, f"{name} not found in the submission")
+        data = path.read_bytes()
+        if len(data) > MAX_SOURCE_BYTES:
+            return Unavailable(Outcome.ERROR, f"{name} is {len(data)} bytes; the limit is 1 MiB")
+        try:
+            self.tree = ast.parse(data, filename=name)
+        except SyntaxError as err:
+            where = f" (line {err.lineno})" if err.lineno else ""
+            return Unavailable(Outcome.ERROR, f"{name} has a syntax error{where}: {err.msg}")
+        except ValueError as err:  # null bytes
+            return Unavailable(Outcome.ERROR, f"{name} cannot be parsed: {err}")
+        return None
+
+    def _import(self) -> None:
+        name = self.assignment.student_file
+        try:
+            reply = self._spawn_and_import()
+        except ChildTimeout:
+            self._child = None
+            self._unavailable = Unavailable(
+                Outcome.TIMEOUT,
+                f"importing {name} did not finish within {IMPORT_TIMEOUT:g} s: "
+                "is there a loop or a training run at module level?",
+            )
+            return
+        except ChildDied as died:
+            self._child = None
+            self._unavailable = Unavailable(Outcome.ERROR, f"importing {name} crashed: {died}")
+            return
+        if "error" in reply:
+            problem = _problem(name, reply["error"])
+            self._unavailable = Unavailable(
+                Outcome.ERROR, f"importing {name} failed: {problem.message}"
+            )
+        else:
+            self._defined = set(reply["ok"]["defined"])
+
+    def _spawn_and_import(self) -> dict:
+        self._child = self.worker.spawn(self.submission, self.limits)
+        message = {
+            "op": "import",
+            "file": self.assignment.student_file,
+            "functions": list(self.assignment.functions),
+            "reference": self.assignment.reference,
+        }
+        return self._child.request(message, IMPORT_TIMEOUT)
+
+    def _ensure_child(self) -> Child:
+        """The live child, forking and importing again after a timeout or crash."""
+        if self._child is None or not self._child.alive:
+            try:
+                reply = self._spawn_and_import()
+            except (ChildTimeout, ChildDied) as err:
+                self._child = None
+                raise StudentError(f"the submission could not be restarted: {err}") from None
+            if "error" in reply:
+                raise StudentError("the submission failed to import on a restart")
+        return self._child
+
+
+def _problem(function: str, error: dict) -> StudentProblem:
+    kind, text = str(error.get("type", "Exception")), str(error.get("message", ""))
+    where = str(error.get("traceback", "")).strip().splitlines()
+    at = f" (at {where[-1]})" if where else ""
+    if error.get("not_implemented"):
+        return NotImplementedByStudent(
+            f"`{function}` is not implemented yet (it raises NotImplementedError)"
+        )
+    if error.get("exit"):
+        return StudentError(
+            f"`{function}` called sys.exit({text}): a function must return its result, not exit"
+        )
+    return StudentError(f"`{function}` raised {kind}: {text}{at}", _error_hint(kind, text))
+
+
+def _error_hint(kind: str, text: str) -> str:
+    if "must match the size of tensor" in text or "shapes cannot be multiplied" in text:
+        return "the shapes do not line up: check keepdim=True on reductions and the axis you use"
+    if "can't allocate memory" in text or kind == "MemoryError":
+        return "it ran out of memory: is a (n, n) matrix being built by accident?"
+    if kind == "RecursionError":
+        return "the function calls itself without end"
+    if "does not require grad" in text or "does not have a grad_fn" in text:
+        return "the computation left autograd: avoid .detach(), .numpy() or .item() inside"
+    return ""
+
+
+def _timeout_message(message: dict) -> str:
+    function = message.get("function", "the code")
+    return f"`{function}` did not finish in time and was stopped: an endless loop, or far too slow?"

@@ -1,0 +1,125 @@
+"""What a check sees: ``student`` (calls run in the child) and ``ref`` (calls run here).
+
+Both sides offer the same verbs, so a check reads as a comparison::
+
+    assert_close(student.softmax(X), ref.softmax(X))
+    assert_close(student.probe(probes.one_epoch, ...), ref.probe(probes.one_epoch, ...))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from grader.assignment import Check
+from grader.runner import probes as builtin
+from grader.runner.probes import ProbeEnv, seed_everything
+from grader.session import Session
+
+
+def probe_name(probe: Callable) -> str:
+    return f"{probe.__module__}:{probe.__name__}"
+
+
+class Student:
+    """The submission, seen from a check. ``student.softmax(X)`` runs softmax in the child.
+
+    While a check on F runs, every other function of the assignment is bound to the reference
+    in the child, so a mistake in G never costs points on F (unless the check uses own parts).
+    """
+
+    def __init__(self, session: Session, check: Check, seed: int, deadline: float) -> None:
+        self._session, self._check = session, check
+        self.seed, self.deadline = seed, deadline
+
+    @property
+    def device(self) -> torch.device:
+        return self._session.device
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_") or name not in self._session.assignment.functions:
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        return self.probe(builtin.call, function=function, args=args, kwargs=kwargs)
+
+    def vjp(
+        self, function: str, args: tuple, cotangent: torch.Tensor, wrt: tuple[int, ...] = (0,)
+    ) -> dict:
+        """``{"output": ..., "grads": [...]}``: the output and its cotangent-weighted grads."""
+        return self.probe(builtin.vjp, function=function, args=args, wrt=wrt, cotangent=cotangent)
+
+    def trace(self, function: str, *args: Any) -> list[str]:
+        """The torch functions the student's function calls directly on these arguments."""
+        return self.probe(builtin.trace, function=function, args=args)
+
+    def probe(self, probe: Callable, *, function: str | None = None, **kwargs: Any) -> Any:
+        """Run a trusted probe in the child against the student's module."""
+        function = function or self._check.function
+        others = [f for f in self._session.assignment.functions if f != function]
+        message = {
+            "op": "probe",
+            "probe": probe_name(probe),
+            "function": function,
+            "kwargs": kwargs,
+            "bind": [] if self._check.own_parts else others,
+            "seed": self.seed,
+            "device": str(self.device),
+        }
+        return self._session.request(message, self.deadline)
+
+    def time(self, probe: Callable, *, repeat: int = 3, **kwargs: Any) -> float:
+        """The best of ``repeat`` wall-clock times of a probe, measured from this process."""
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            self.probe(probe, **kwargs)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+
+class Reference:
+    """The reference module, seen from a check: attributes pass through; probes run here."""
+
+    def __init__(
+        self, module: ModuleType, check: Check, seed: int, data_root: Path | None = None
+    ) -> None:
+        self._module, self._check, self.seed = module, check, seed
+        self._data_root = data_root
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def probe(self, probe: Callable, *, function: str | None = None, **kwargs: Any) -> Any:
+        seed_everything(self.seed)
+        env = ProbeEnv(self._module, function or self._check.function, torch.device("cpu"))
+        return probe(env, **kwargs)
+
+    def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fashion-MNIST's test images and labels: they exist in this process only."""
+        if self._data_root is None:
+            raise RuntimeError("this grading run has no data root")
+        return _test_set(str(self._data_root))
+
+    def time(self, probe: Callable, *, repeat: int = 3, **kwargs: Any) -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            self.probe(probe, **kwargs)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+
+@lru_cache(maxsize=2)
+def _test_set(root: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from grader.data import fashion_mnist
+
+    split = fashion_mnist.load(root, "test")
+    return split.images, split.labels
