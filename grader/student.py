@@ -8,6 +8,7 @@ Both sides offer the same verbs, so a check reads as a comparison::
 
 from __future__ import annotations
 
+import ast
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -41,6 +42,12 @@ class Student:
     @property
     def device(self) -> torch.device:
         return self._session.device
+
+    @property
+    def source(self) -> ast.Module:
+        """The student's file, parsed here in the parent: safe to inspect, never executed."""
+        assert self._session.tree is not None
+        return self._session.tree
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_") or name not in self._session.assignment.functions:

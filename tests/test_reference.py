@@ -1,5 +1,7 @@
 """The reference solutions agree with PyTorch's own functions and with known closed forms."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -351,25 +353,35 @@ def test_train_epoch_ch3_steps_a_torch_optimizer_on_the_mean_loss():
     assert_close(net.bias.detach(), b0 - 0.1 * grad_b)
 
 
-def test_train_ch3_returns_the_last_epochs_metrics():
+def test_train_ch3_runs_every_epoch_and_returns_the_last_epochs_metrics():
     torch.manual_seed(19)
-    W = torch.randn(4, 3)  # (4, 3), a teacher the student can learn exactly
+    W_true = torch.randn(4, 3)  # (4, 3), a teacher the model can learn exactly
     X = torch.randn(200, 4)  # (200, 4)
-    y = (X @ W).argmax(dim=1)  # (200,)
+    y = (X @ W_true).argmax(dim=1)  # (200,)
     train_iter = [(X[i : i + 50], y[i : i + 50]) for i in range(0, 150, 50)]
     test_iter = [(X[150:], y[150:])]
-    net = nn.Linear(4, 3)
-    updater = torch.optim.SGD(net.parameters(), lr=0.5)
+    W = torch.zeros(4, 3, requires_grad=True)  # (4, 3); the first loss is log 3
+    steps: list[int] = []
+
+    def sgd_step(batch_size: int) -> None:
+        steps.append(batch_size)
+        with torch.no_grad():
+            W.sub_(0.5 * W.grad / batch_size)
+            W.grad.zero_()
+
     loss_fn = nn.CrossEntropyLoss(reduction="none")
-    first_loss, _ = softmax_ref.train_epoch_ch3(net, train_iter, loss_fn, updater)
     train_loss, train_acc, test_acc = softmax_ref.train_ch3(
-        net, train_iter, test_iter, loss_fn, 5, updater
+        lambda X: X @ W, train_iter, test_iter, loss_fn, 4, sgd_step
     )
-    assert train_loss < first_loss
-    assert 0 <= train_acc <= 1
-    with torch.no_grad():
-        expected = float((net(X[150:]).argmax(dim=1) == y[150:]).float().mean())
-    assert test_acc == pytest.approx(expected)
+    assert steps == [50] * 12  # 4 epochs of 3 batches
+    assert train_loss < math.log(3) and 0 <= train_acc <= 1
+    test_logits = (X[150:] @ W).detach()  # (50, 3), the trained model
+    assert test_acc == pytest.approx(float((test_logits.argmax(dim=1) == y[150:]).float().mean()))
+
+
+def test_train_ch3_refuses_zero_epochs():
+    with pytest.raises(ValueError, match="num_epochs"):
+        softmax_ref.train_ch3(lambda X: X, [], [], None, 0, None)
 
 
 # the grader rebinds collaborators by module-level name

@@ -93,3 +93,23 @@ def qualified_name(func: Any) -> str:
     if module.startswith("torch._C"):
         module = "torch"
     return f"{module}.{qualname}"
+
+
+def jacobians(env: ProbeEnv, args: tuple, wrt: int, eps: float = 1e-6) -> dict:
+    """Autograd's Jacobian of the function in ``args[wrt]`` and central differences, float64."""
+    args = [a.double() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return env.fn(*args[:wrt], x, *args[wrt + 1 :])
+
+    x = args[wrt]
+    analytic = torch.autograd.functional.jacobian(f, x)
+    with torch.no_grad():
+        columns = []
+        for i in range(x.numel()):
+            step = torch.zeros_like(x).reshape(-1)
+            step[i] = eps
+            step = step.reshape(x.shape)
+            columns.append((f(x + step) - f(x - step)).reshape(-1) / (2 * eps))
+        numeric = torch.stack(columns, dim=-1).reshape(analytic.shape)
+    return {"analytic": analytic, "numeric": numeric}

@@ -140,7 +140,7 @@ def _add_tensor(t: torch.Tensor, tensors: list, metas: list) -> int:
     plain = torch.Tensor.as_subclass(t.detach(), torch.Tensor).to("cpu")
     if plain.dtype not in _DTYPES:
         plain = plain.to(torch.float64)
-    tensors.append(plain.contiguous())
+    tensors.append(plain)
     metas.append(meta)
     return len(tensors) - 1
 
@@ -149,7 +149,7 @@ def _safetensors(tensors: list[torch.Tensor], metas: list[TensorMeta]) -> bytes:
     header: dict[str, Any] = {}
     chunks, offset = [], 0
     for i, t in enumerate(tensors):
-        data = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        data = _raw_bytes(t) if t.numel() else b""
         header[str(i)] = {
             "dtype": _DTYPES[t.dtype],
             "shape": list(t.shape),
@@ -161,6 +161,13 @@ def _safetensors(tensors: list[torch.Tensor], metas: list[TensorMeta]) -> bytes:
     head = json.dumps(header).encode()
     head += b" " * (-len(head) % 8)  # safetensors aligns the data section to 8 bytes
     return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+
+
+def _raw_bytes(t: torch.Tensor) -> bytes:
+    """C-order bytes whatever the strides (torch calls a (1,) tensor of stride 50 contiguous)."""
+    if t.dtype is torch.bfloat16:  # numpy has no bfloat16; same-size views ignore strides
+        t = t.view(torch.int16)
+    return t.numpy().tobytes()
 
 
 def _parse_safetensors(blob: memoryview) -> tuple[list[torch.Tensor], list[TensorMeta]]:

@@ -1,0 +1,1 @@
+"""Assignments: one package each, declaring an ``assignment`` with its checks and points."""

@@ -1,0 +1,67 @@
+"""Building blocks for checks that recur across assignments: gradients and timing."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.compare import as_tensor, assert_close, fail
+from grader.runner import probes as builtin
+
+DETACHED_HINT = (
+    "the result left autograd: avoid .detach(), .numpy(), .item(), .data or torch.tensor(...) "
+    "on values computed from the inputs"
+)
+
+
+def assert_gradients_match(
+    student, ref, function: str, args: tuple, wrt: tuple[int, ...] = (0,), *,
+    names: tuple[str, ...] | None = None, hint: str = "", rtol: float | None = None,
+    atol: float | None = None,
+) -> None:
+    """Autograd through the student's function, with a random cotangent, matches the reference."""
+    __tracebackhide__ = True
+    expected_out = getattr(ref, function)(*args)
+    cotangent = torch.randn_like(expected_out)
+    got = student.vjp(function, args, cotangent, wrt)
+    expected = ref.probe(builtin.vjp, function=function, args=args, wrt=wrt, cotangent=cotangent)
+    assert_close(got["output"], expected["output"], what=f"{function}'s output", rtol=rtol, atol=atol)
+    if got["grads"] is None:
+        fail(f"{function}'s output carries no gradient back to its inputs", DETACHED_HINT)
+    names = names or tuple(f"argument {i}" for i in wrt)
+    for name, g, e in zip(names, got["grads"], expected["grads"], strict=True):
+        if g is None:
+            fail(f"{function}'s output does not depend on {name} as far as autograd can tell",
+                 DETACHED_HINT)
+        assert_close(g, e, what=f"the gradient with respect to {name}", rtol=rtol, atol=atol,
+                     hint=hint)
+
+
+def assert_autograd_matches_finite_differences(
+    student, function: str, args: tuple, wrt: int = 0, *, name: str = "the input"
+) -> None:
+    """The student's autograd Jacobian agrees with central differences in float64."""
+    __tracebackhide__ = True
+    result = student.probe(builtin.jacobians, function=function, args=args, wrt=wrt)
+    analytic = as_tensor(result.get("analytic"), "the autograd Jacobian")
+    numeric = as_tensor(result.get("numeric"), "the finite-difference Jacobian")
+    assert_close(
+        analytic, numeric, rtol=1e-5, atol=1e-6,
+        what=f"autograd's Jacobian of {function} with respect to {name} (vs central differences)",
+        hint="a custom backward or an in-place edit that autograd does not see",
+    )
+
+
+def assert_not_much_slower(
+    student, ref, probe, *, limit: float, what: str, hint: str, **kwargs
+) -> None:
+    """The student's probe takes at most ``limit`` times the reference's, best of three each."""
+    __tracebackhide__ = True
+    ref_time = ref.time(probe, **kwargs)
+    student_time = student.time(probe, **kwargs)
+    ratio = student_time / max(ref_time, 1e-4)
+    if ratio > limit:
+        fail(
+            f"{what} took {student_time * 1e3:.0f} ms, {ratio:.0f}x the reference's "
+            f"{ref_time * 1e3:.1f} ms (the limit is {limit:g}x)",
+            hint,
+        )
