@@ -55,7 +55,7 @@ class Grader:
         )
         self.device = resolve_device(device)
         self.seed = seed
-        self.data_root = fashion_mnist.resolve_root(data_root)
+        self.data_root = fashion_mnist.resolve_root(data_root).resolve()  # the worker's cwd differs
         if self.assignment.datasets:
             _require_data(self.data_root)
         self._worker = Worker(

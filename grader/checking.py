@@ -65,3 +65,26 @@ def assert_not_much_slower(
             f"{ref_time * 1e3:.1f} ms (the limit is {limit:g}x)",
             hint,
         )
+
+
+def add_device_check(assignment, function: str, *, points: float, sample) -> None:
+    """Register a ``device`` check: with --device cuda, ``function`` keeps its outputs there.
+
+    ``sample`` is a zero-argument callable giving CPU arguments; the child moves them to the
+    grading device. Device checks are skipped when grading on the CPU.
+    """
+
+    def run(student, ref) -> None:
+        devices = student.probe(builtin.output_devices, function=function, args=sample())
+        wrong = [d for d in devices if torch.device(d).type != student.device.type]
+        if not devices or wrong:
+            fail(
+                f"with inputs on {student.device}, `{function}` returned tensors on "
+                f"{', '.join(devices) or 'no device (no tensor)'}",
+                "create new tensors on the inputs' device: torch.zeros(..., device=X.device) "
+                "or torch.zeros_like(X)",
+            )
+
+    run.__name__ = f"{function}_stays_on_the_device"
+    run.__doc__ = f"With inputs on the GPU, {function} computes there and returns GPU tensors."
+    assignment.check(function=function, category="device", points=points)(run)

@@ -10,6 +10,7 @@ import click
 
 from grader import api, render
 from grader.data import DataError
+from grader.runner.worker import WorkerError
 
 EXIT_USAGE = 2
 
@@ -23,7 +24,9 @@ def _usage_error(message: str) -> None:
 @click.version_option(package_name="grader")
 def main() -> None:
     """Grade Dive into Deep Learning chapter 3 exercises: correctness, gradients, stability."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s",
+    )
 
 
 @main.command()
@@ -46,6 +49,9 @@ def check(submission, assignment, as_json, device, data_root, seed, functions) -
         )
     except (api.GraderError, DataError) as err:
         _usage_error(str(err))
+    except WorkerError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     else:

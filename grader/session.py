@@ -184,6 +184,8 @@ def _problem(function: str, error: dict) -> StudentProblem:
     kind, text = str(error.get("type", "Exception")), str(error.get("message", ""))
     where = str(error.get("traceback", "")).strip().splitlines()
     at = f" (at {where[-1]})" if where else ""
+    if error.get("grader"):  # a bug in a check, not in the submission
+        raise RuntimeError(f"probe misuse: {text}")
     if error.get("not_implemented"):
         return NotImplementedByStudent(
             f"`{function}` is not implemented yet (it raises NotImplementedError)"

@@ -1,6 +1,9 @@
 """The reference solutions agree with PyTorch's own functions and with known closed forms."""
 
+import importlib.util
+import inspect
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -433,3 +436,36 @@ def test_collaborators_are_called_by_module_level_name(monkeypatch, module, call
     else:
         _run_softmax(caller)
     assert calls, f"{caller} did not call the module-level {collaborator}"
+
+
+# the student templates offer exactly the reference's functions
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "student_template"
+
+
+def _load_template(filename: str):
+    spec = importlib.util.spec_from_file_location(f"template_{filename[:-3]}", TEMPLATES / filename)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _functions(module) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(fn)
+        for name, fn in vars(module).items()
+        if inspect.isfunction(fn) and fn.__module__ == module.__name__
+    }
+
+
+@pytest.mark.parametrize(
+    ("filename", "reference"),
+    [("linear_regression.py", linreg_ref), ("softmax_regression.py", softmax_ref)],
+)
+def test_template_matches_the_reference_signatures_and_is_unimplemented(filename, reference):
+    template = _load_template(filename)
+    assert _functions(template) == _functions(reference)
+    for name, signature in _functions(template).items():
+        dummies = [None] * len(signature.parameters)
+        with pytest.raises(NotImplementedError):
+            getattr(template, name)(*dummies)

@@ -6,6 +6,7 @@ import torch
 
 from assignments.linreg import assignment, probes
 from grader.checking import (
+    add_device_check,
     assert_autograd_matches_finite_differences,
     assert_gradients_match,
     assert_not_much_slower,
@@ -156,6 +157,10 @@ def linreg_gradients_match(student, ref):
     assert_gradients_match(student, ref, "linreg", (X, w, b), wrt=(0, 1, 2), names=("X", "w", "b"))
 
 
+add_device_check(assignment, "linreg", points=1,
+                 sample=lambda: (torch.randn(4, 2), torch.randn(2, 1), torch.zeros(1)))
+
+
 # --- squared_loss --------------------------------------------------------------------------
 
 
@@ -186,6 +191,10 @@ def squared_loss_gradients_are_right(student, ref):
     y_hat, y = torch.randn(5, 1, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64)
     assert_gradients_match(student, ref, "squared_loss", (y_hat, y), names=("y_hat",))
     assert_autograd_matches_finite_differences(student, "squared_loss", (y_hat, y), name="y_hat")
+
+
+add_device_check(assignment, "squared_loss", points=1,
+                 sample=lambda: (torch.randn(4, 1), torch.randn(4)))
 
 
 # --- sgd -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import os
 import socket
 import sys
@@ -23,6 +24,10 @@ from grader.runner import wire
 from grader.runner.probes import ProbeEnv, seed_everything
 
 _MAX_TRACEBACK = 4000  # characters
+
+
+class ProbeMisuse(Exception):
+    """The parent asked for a probe that does not exist or with the wrong arguments."""
 
 
 class _Child:
@@ -80,16 +85,20 @@ class _Child:
         device = torch.device(request["device"])
         kwargs = _to_device(request["kwargs"], device)
         function = request["function"]
+        env = ProbeEnv(module=self.module, function=function, device=device)
+        try:
+            inspect.signature(probe).bind(env, **kwargs)
+        except TypeError as err:
+            raise ProbeMisuse(f"{request['probe']}: {err}") from None
         seed_everything(int(request["seed"]))
         with self._bound(request["bind"]):
-            env = ProbeEnv(module=self.module, function=function, device=device)
             return probe(env, **kwargs)
 
     def _resolve(self, name: str):
         module_name, _, attr = name.rpartition(":")
         module = self.probe_modules.get(module_name)
         if module is None or attr.startswith("_") or not callable(getattr(module, attr, None)):
-            raise LookupError(f"unknown probe {name!r}")
+            raise ProbeMisuse(f"unknown probe {name!r}")
         return getattr(module, attr)
 
     @contextmanager
@@ -132,6 +141,7 @@ def _describe(err: BaseException, submission: Path) -> dict:
         "traceback": "\n".join(lines)[-_MAX_TRACEBACK:],
         "not_implemented": isinstance(err, NotImplementedError),
         "exit": isinstance(err, SystemExit),
+        "grader": isinstance(err, ProbeMisuse),
     }
 
 

@@ -113,3 +113,10 @@ def jacobians(env: ProbeEnv, args: tuple, wrt: int, eps: float = 1e-6) -> dict:
             columns.append((f(x + step) - f(x - step)).reshape(-1) / (2 * eps))
         numeric = torch.stack(columns, dim=-1).reshape(analytic.shape)
     return {"analytic": analytic, "numeric": numeric}
+
+
+def output_devices(env: ProbeEnv, args: tuple) -> list[str]:
+    """The devices of the tensors the function under test returns."""
+    out = env.fn(*args)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [str(t.device) for t in outs if isinstance(t, torch.Tensor)]

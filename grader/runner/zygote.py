@@ -43,6 +43,26 @@ def _reap(signum, frame) -> None:
             _exited.pop(next(iter(_exited)))
 
 
+def _warm_up() -> None:
+    """Pay torch's lazy first-use costs once, here, rather than in every child.
+
+    Measured without it: 4.7 s for a child's first torch.optim step (it imports torch._dynamo)
+    and about 1 s for its first backward pass.
+    """
+    from grader.runner.probes import ProbeEnv, jacobians, trace
+
+    W = torch.randn(8, 3, requires_grad=True)
+    X = torch.randn(4, 8)
+    loss = torch.nn.functional.cross_entropy(torch.softmax(X @ W, 1), torch.tensor([0, 1, 2, 0]))
+    loss.backward()
+    optimizer = torch.optim.SGD([W], lr=0.1)
+    optimizer.step()
+    optimizer.zero_grad()
+    env = ProbeEnv(module=torch, function="exp", device=torch.device("cpu"))
+    jacobians(env, (torch.randn(3),), wrt=0)
+    trace(env, (X,))
+
+
 def _prctl(option: int, value: int) -> None:
     try:
         import ctypes
@@ -149,6 +169,7 @@ def main(argv: list[str]) -> int:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphaned grandchildren are reparented here and reaped
     signal.signal(signal.SIGCHLD, _reap)
     probe_modules = {name: importlib.import_module(name) for name in config["probe_modules"]}
+    _warm_up()
     for name in config["datasets"]:
         datasets.preload(name, config["data_root"])
     control.send(json.dumps({"ready": True, "vm_size": _vm_size()}).encode())
