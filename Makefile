@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/grader check examples/bob --assignment softmax --data-root $(DATA)
 
 test: install
-	$(BIN)/ruff check grader reference assignments tests
+	$(BIN)/ruff check .
 	GRADER_DATA=$(DATA) $(BIN)/pytest
 
 lint: install

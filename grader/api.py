@@ -40,6 +40,7 @@ class Grader:
         device: ``auto``, ``cpu`` or ``cuda``.
         data_root: the folder holding FashionMNIST/raw; default GRADER_DATA, else ./data.
         seed: every check's inputs and the student's random generators derive from it.
+        worker: a launched but unstarted Worker to use (its torch import may be under way).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class Grader:
         device: str = "auto",
         data_root: str | Path | None = None,
         seed: int = 0,
+        worker: Worker | None = None,
     ) -> None:
         self.assignment = (
             assignment if isinstance(assignment, Assignment) else _assignment(assignment)
@@ -58,7 +60,8 @@ class Grader:
         self.data_root = fashion_mnist.resolve_root(data_root).resolve()  # the worker's cwd differs
         if self.assignment.datasets:
             _require_data(self.data_root)
-        self._worker = Worker(
+        self._worker = worker or Worker()
+        self._worker.configure(
             probe_modules=["grader.runner.probes", *self.assignment.probes],
             datasets=self.assignment.datasets,
             data_root=self.data_root,
@@ -101,9 +104,8 @@ class Grader:
         )
 
     def close(self) -> None:
-        if self._started:
-            self._worker.close()
-            self._started = False
+        self._worker.close()
+        self._started = False
 
 
 def check_submission(
@@ -114,11 +116,14 @@ def check_submission(
     data_root: str | Path | None = None,
     seed: int = 0,
     functions: Iterable[str] | None = None,
+    worker: Worker | None = None,
 ) -> SubmissionResult:
     """Grade one submission folder from scratch (``grader check``)."""
     if not Path(submission).is_dir():
         raise GraderError(f"no such submission folder: {submission}")
-    with Grader(assignment, device=device, data_root=data_root, seed=seed) as grader:
+    with Grader(
+        assignment, device=device, data_root=data_root, seed=seed, worker=worker
+    ) as grader:
         return grader.grade(submission, functions=functions)
 
 

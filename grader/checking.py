@@ -24,7 +24,9 @@ def assert_gradients_match(
     cotangent = torch.randn_like(expected_out)
     got = student.vjp(function, args, cotangent, wrt)
     expected = ref.probe(builtin.vjp, function=function, args=args, wrt=wrt, cotangent=cotangent)
-    assert_close(got["output"], expected["output"], what=f"{function}'s output", rtol=rtol, atol=atol)
+    assert_close(
+        got["output"], expected["output"], what=f"{function}'s output", rtol=rtol, atol=atol
+    )
     if got["grads"] is None:
         fail(f"{function}'s output carries no gradient back to its inputs", DETACHED_HINT)
     names = names or tuple(f"argument {i}" for i in wrt)

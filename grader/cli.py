@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import click
 
-from grader import api, render
-from grader.data import DataError
-from grader.runner.worker import WorkerError
+from grader.runner.worker import Worker, WorkerError
 
 EXIT_USAGE = 2
 
@@ -42,12 +41,21 @@ def main() -> None:
 @click.option("--function", "functions", multiple=True, help="Grade only these functions.")
 def check(submission, assignment, as_json, device, data_root, seed, functions) -> None:
     """Grade one SUBMISSION folder and explain every failed check."""
+    if not Path(submission).is_dir():  # before anything slow starts
+        _usage_error(f"no such submission folder: {submission}")
+    # The worker imports torch on one core while this process imports it on the other.
+    worker = Worker()
+    worker.launch()
+    from grader import api, render
+    from grader.data import DataError
+
     try:
         result = api.check_submission(
             submission, assignment, device=device, data_root=data_root, seed=seed,
-            functions=functions or None,
+            functions=functions or None, worker=worker,
         )
     except (api.GraderError, DataError) as err:
+        worker.close()
         _usage_error(str(err))
     except WorkerError as err:
         click.echo(f"error: {err}", err=True)
@@ -61,6 +69,8 @@ def check(submission, assignment, as_json, device, data_root, seed, functions) -
 @main.command()
 def assignments() -> None:
     """List the assignments, their functions, checks and points."""
+    from grader import api, render
+
     for a in api.list_assignments():
         click.echo(render.assignment(a))
         click.echo()
@@ -70,6 +80,8 @@ def assignments() -> None:
 @click.argument("folder", type=click.Path(path_type=str))
 def init(folder) -> None:
     """Create a new student FOLDER from the starter template."""
+    from grader import api
+
     try:
         created = api.init_submission(folder)
     except api.GraderError as err:
@@ -87,6 +99,9 @@ def data() -> None:
 @click.option("--data-root", default=None, help="Where FashionMNIST/raw goes [GRADER_DATA].")
 def download(data_root) -> None:
     """Fetch the four Fashion-MNIST files and verify their md5 sums."""
+    from grader import api
+    from grader.data import DataError
+
     try:
         fetched = api.download_data(data_root)
     except DataError as err:

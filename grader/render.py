@@ -26,6 +26,8 @@ def submission(result: SubmissionResult) -> str:
         out_of = sum(c.max_points for c in checks if c.counted)
         lines.append(f"{function}  {_points(got)}/{_points(out_of)}")
         for c in checks:
+            if not c.counted:
+                continue
             score = f"{_points(c.points)}/{_points(c.max_points)}"
             lines.append(f"  {_MARKS[c.status]:<8}{str(c.category):<12}{score:>7}  {c.title}")
             if c.message and c.status is not Outcome.PASSED:
@@ -33,6 +35,10 @@ def submission(result: SubmissionResult) -> str:
             if c.hint:
                 lines.append(f"{'':10}hint: {c.hint}")
         lines.append("")
+    skipped = [c for c in result.checks if not c.counted]
+    if skipped:
+        reasons = sorted({c.message for c in skipped})
+        lines.append(f"{len(skipped)} checks skipped: {'; '.join(reasons)}")
     percent = 100 * result.score / result.max_score if result.max_score else 0.0
     lines.append(
         f"score: {_points(result.score)} / {_points(result.max_score)} ({percent:.0f}%)"

@@ -41,7 +41,8 @@ def banned_uses(tree: ast.Module, function: str, banned: tuple[str, ...]) -> lis
             if isinstance(sub, ast.Name) and sub.id in defs:
                 queue.append(sub.id)
             # a module-level binding such as `sm = torch.softmax` or `loss = nn.CrossEntropyLoss()`
-            nodes = ast.walk(values[sub.id]) if isinstance(sub, ast.Name) and sub.id in values else ()
+            bound = isinstance(sub, ast.Name) and sub.id in values
+            nodes = ast.walk(values[sub.id]) if bound else ()
             for node in (sub, *nodes):
                 found = _banned(node, local_aliases, banned, methods)
                 if found:

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import LINREG_FILE, REFERENCE_FILE, REPO, replace_function
 
 from grader.api import Grader
 from grader.data import FILES, make_fake, raw_folder
-
-REPO = Path(__file__).resolve().parent.parent
-REFERENCE_FILE = REPO / "reference" / "linear_regression.py"
-TEMPLATE_DIR = REPO / "student_template"
-LINREG_FILE = "linear_regression.py"
-
-
-def replace_function(source: str, name: str, replacement: str) -> str:
-    """``source`` with the top-level function ``name`` swapped for ``replacement``'s text.
-
-    The replacement may also hold imports or helpers: it is pasted where the function was.
-    """
-    tree = ast.parse(source)
-    nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
-    if len(nodes) != 1:
-        raise LookupError(f"{name} is defined {len(nodes)} times at top level, expected once")
-    node = nodes[0]
-    start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-    lines = source.splitlines(keepends=True)
-    new = textwrap.dedent(replacement).strip("\n") + "\n"
-    return "".join(lines[:start]) + new + "".join(lines[node.end_lineno :])
 
 
 @pytest.fixture(scope="session")

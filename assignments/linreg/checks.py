@@ -100,10 +100,12 @@ def data_iter_covers_every_example_once(student, ref):
     counts = torch.bincount(ids.clamp(0, 1002), minlength=1003)
     if ids.numel() != 1003 or not bool((counts == 1).all()):
         missing, repeated = int((counts == 0).sum()), int((counts > 1).sum())
+        hint = ("shuffle a permutation of the indices, then slice it (random.shuffle(indices) "
+                "or torch.randperm(n)), rather than sampling with replacement")
+        if repeated == 0:
+            hint = "examples were left out: is the last partial batch dropped?"
         fail(f"one pass yielded {ids.numel()} examples: {missing} of 1003 never, "
-             f"{repeated} more than once", "shuffle a permutation of the indices, then slice it "
-             "(random.shuffle(indices) or torch.randperm(n)), rather than sampling with "
-             "replacement")
+             f"{repeated} more than once", hint)
 
 
 @check(function="data_iter", category="semantics", points=1)
@@ -147,7 +149,8 @@ def linreg_matches_the_reference(student, ref):
     for n, d in [(5, 2), (1, 3), (512, 7)]:
         X, w, b = torch.randn(n, d), torch.randn(d, 1), torch.randn(1)
         assert_close(student.linreg(X, w, b), ref.linreg(X, w, b), what=f"linreg on X {n}x{d}",
-                     mistakes=[Mistake("the bias b is missing: return X @ w + b", lambda: X @ w)])
+                     mistakes=[Mistake("the bias b is missing: return X @ w + b",
+                                           lambda X=X, w=w: X @ w)])
 
 
 @check(function="linreg", category="gradient", points=1)

@@ -41,7 +41,8 @@ def _extreme_logits() -> list[tuple[str, torch.Tensor]]:
     """Logits past exp's overflow (88.7 in float32, 709.8 in float64) and underflow."""
     f32 = torch.float32
     return [
-        ("logits of 89 to 100", torch.tensor([[89.0, 90.0, 100.0], [100.0, 0.0, -100.0]], dtype=f32)),
+        ("logits of 89 to 100", torch.tensor([[89.0, 90.0, 100.0], [100.0, 0.0, -100.0]],
+                                             dtype=f32)),
         ("logits of 1000", torch.tensor([[1000.0, 999.0, 998.0], [1e3, -1e3, 0.0]], dtype=f32)),
         ("rows below -110", torch.tensor([[-120.0, -110.0, -130.0], [-1e3, -1001.0, -999.0]])),
         ("all-equal rows", torch.tensor([[5.0, 5.0, 5.0], [1e3, 1e3, 1e3], [-1e3, -1e3, -1e3]])),
@@ -269,8 +270,10 @@ def accuracy_accepts_predicted_labels(student, ref):
     y_hat, y = torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 1])
     got = as_number(student.accuracy(y_hat, y), "accuracy")
     if got != 3.0:
-        fail(f"accuracy(y_hat=[0, 2, 1, 1], y=[0, 1, 1, 1]) returned {got:g}, expected 3",
-             "take argmax only when y_hat is 2-D with more than one column")
+        hint = "take argmax only when y_hat is 2-D with more than one column"
+        if got == 0.75:
+            hint = "return the count of correct predictions, not the fraction"
+        fail(f"accuracy(y_hat=[0, 2, 1, 1], y=[0, 1, 1, 1]) returned {got:g}, expected 3", hint)
 
 
 # --- evaluate_accuracy ---------------------------------------------------------------------

@@ -58,7 +58,7 @@ def _sgd(params: list[torch.Tensor], lr: float, sizes: list[int]):
 
 
 def evaluate(env: ProbeEnv, W: torch.Tensor, b: torch.Tensor, batches: list, module: bool) -> dict:
-    """evaluate_accuracy on a linear net, an nn.Module or a plain function, started in train mode."""
+    """evaluate_accuracy on a linear net: an nn.Module left in train mode, or a function."""
     net = RecordingNet(W, b)
     net.train()
     value = env.fn(net if module else (lambda X: X @ W + b), batches)

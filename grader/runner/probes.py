@@ -97,7 +97,8 @@ def qualified_name(func: Any) -> str:
 
 def jacobians(env: ProbeEnv, args: tuple, wrt: int, eps: float = 1e-6) -> dict:
     """Autograd's Jacobian of the function in ``args[wrt]`` and central differences, float64."""
-    args = [a.double() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    args = [a.double() if isinstance(a, torch.Tensor) and a.is_floating_point() else a
+            for a in args]
 
     def f(x: torch.Tensor) -> torch.Tensor:
         return env.fn(*args[:wrt], x, *args[wrt + 1 :])

@@ -2,6 +2,9 @@
 
 This is the runner's whole interface: ``Worker.spawn`` gives a ``Child`` whose ``request``
 sends one message and returns the decoded reply, or raises ``ChildTimeout`` / ``ChildDied``.
+
+This module does not import torch, so that a command can ``launch`` the zygote first and import
+torch itself while the zygote does the same on the other core.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-from grader.runner import wire
 
 _STARTUP_TIMEOUT = 120.0  # seconds; importing torch and loading Fashion-MNIST on a busy machine
 _OUTPUT_TAIL = 2000  # characters of the child's printed output kept for a message
@@ -51,17 +52,14 @@ class Worker:
     def __init__(
         self,
         *,
-        probe_modules: list[str],
+        probe_modules: list[str] = (),
         datasets: list[str] = (),
         data_root: str | Path | None = None,
     ) -> None:
-        self._config = {
-            "probe_modules": list(probe_modules),
-            "datasets": list(datasets),
-            "data_root": str(data_root) if data_root is not None else None,
-        }
+        self.configure(probe_modules=probe_modules, datasets=datasets, data_root=data_root)
         self._control: socket.socket | None = None
         self._process: subprocess.Popen | None = None
+        self._ready = False
 
     def __enter__(self) -> Worker:
         self.start()
@@ -70,11 +68,23 @@ class Worker:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def start(self) -> None:
+    def configure(
+        self, *, probe_modules: list[str], datasets: list[str] = (), data_root=None
+    ) -> None:
+        """Set what the zygote loads; allowed after ``launch``, before ``start``."""
+        self._config = {
+            "probe_modules": list(probe_modules),
+            "datasets": list(datasets),
+            "data_root": str(data_root) if data_root is not None else None,
+        }
+
+    def launch(self) -> None:
+        """Start the zygote process; it imports torch while the caller goes on."""
+        if self._process is not None:
+            return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "grader.runner.zygote", str(theirs.fileno()),
-             json.dumps(self._config)],
+            [sys.executable, "-m", "grader.runner.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -84,14 +94,22 @@ class Worker:
         )
         theirs.close()
         self._control = ours
-        ours.settimeout(_STARTUP_TIMEOUT)
+
+    def start(self) -> None:
+        """Launch if need be, send the configuration, and wait until the zygote is ready."""
+        self.launch()
+        assert self._control is not None
+        self._control.settimeout(_STARTUP_TIMEOUT)
         try:
-            ready = json.loads(ours.recv(1 << 16) or b"{}")
-        except (TimeoutError, ValueError):
+            self._control.send(json.dumps(self._config).encode())
+            ready = json.loads(self._control.recv(1 << 16) or b"{}")
+        except (OSError, ValueError):
             ready = {}
-        if not ready.get("ready"):
+        self._ready = bool(ready.get("ready"))
+        if not self._ready:
+            reason = self._stderr_tail()
             self.close()
-            raise WorkerError(f"the worker process failed to start: {self._stderr_tail()}")
+            raise WorkerError(f"the worker process failed to start: {reason}")
 
     def spawn(self, submission: Path, limits: Limits | None = None) -> Child:
         """Fork a fresh child that will serve requests for ``submission``."""
@@ -134,15 +152,18 @@ class Worker:
             self._control.close()
             self._control = None
         if self._process is not None:
+            if not self._ready:  # launched but never used: no need to wait for its imports
+                self._process.kill()
             try:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+            self._process, self._ready = None, False
 
     def _stderr_tail(self) -> str:
         if self._process is None or self._process.stderr is None:
-            return ""
+            return "no process"
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
@@ -159,6 +180,8 @@ class Child:
 
     def request(self, message: dict, timeout: float) -> Any:
         """Send one request; the decoded reply, or ``ChildTimeout`` / ``ChildDied``."""
+        from grader.runner import wire
+
         if not self.alive:
             raise ChildDied("the process had already ended")
         payload, _ = wire.encode(message)
@@ -204,6 +227,8 @@ class Child:
                 pass
 
     def close(self) -> None:
+        from grader.runner import wire
+
         if self.alive:
             try:
                 wire.send(self._sock, wire.encode({"op": "exit"})[0])

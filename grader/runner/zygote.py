@@ -1,8 +1,9 @@
 """The zygote: imports torch once, preloads public training data, forks one child per submission.
 
-Started by ``Worker`` as ``python -m grader.runner.zygote FD CONFIG``. It speaks JSON over a
-SOCK_SEQPACKET control socket; each ``spawn`` message carries the child's end of a fresh socket
-pair as an SCM_RIGHTS descriptor. It holds no secrets: no reference outputs, no test set.
+Started by ``Worker`` as ``python -m grader.runner.zygote FD``. It imports torch and warms up at
+once, then reads its configuration (probe modules, datasets) as the first message. It speaks JSON
+over a SOCK_SEQPACKET control socket; each ``spawn`` message carries the child's end of a fresh
+socket pair as an SCM_RIGHTS descriptor. It holds no secrets: no reference outputs, no test set.
 """
 
 from __future__ import annotations
@@ -164,12 +165,14 @@ def _monotonic() -> float:
 
 def main(argv: list[str]) -> int:
     control = socket.socket(fileno=int(argv[0]))
-    config = json.loads(argv[1])
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the grader, and so do its children
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphaned grandchildren are reparented here and reaped
     signal.signal(signal.SIGCHLD, _reap)
-    probe_modules = {name: importlib.import_module(name) for name in config["probe_modules"]}
     _warm_up()
+    config = json.loads(control.recv(1 << 16) or b"null")
+    if config is None:  # the parent went away before configuring us
+        return 0
+    probe_modules = {name: importlib.import_module(name) for name in config["probe_modules"]}
     for name in config["datasets"]:
         datasets.preload(name, config["data_root"])
     control.send(json.dumps({"ready": True, "vm_size": _vm_size()}).encode())
