@@ -111,7 +111,8 @@ def assert_close(
     __tracebackhide__ = True
     if isinstance(actual, (int, float)) and not isinstance(actual, bool) and expected.numel() == 1:
         actual = torch.tensor(float(actual), dtype=torch.float64)
-    actual = as_tensor(actual, what)
+    actual = as_tensor(actual, what).detach()
+    expected = expected.detach()
     d_rtol, d_atol = _default_tolerance(actual, expected)
     rtol, atol = (d_rtol if rtol is None else rtol), (d_atol if atol is None else atol)
     if actual.shape != expected.shape:

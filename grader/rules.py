@@ -106,7 +106,7 @@ def add_from_scratch_check(assignment, function: str, *, points: float, sample=N
             child, which catches calls the source hides; None to read the source only.
     """
     from grader.compare import fail
-    from grader.session import NotImplementedByStudent
+    from grader.session import NotImplementedByStudent, StudentProblem
 
     banned = assignment.banned[function]
 
@@ -117,7 +117,12 @@ def add_from_scratch_check(assignment, function: str, *, points: float, sample=N
             )
         uses = banned_uses(student.source, function, banned)
         if not uses and sample is not None:
-            traced = set(student.trace(function, *sample()))
+            try:
+                traced = set(student.trace(function, *sample()))
+            except NotImplementedByStudent:
+                raise
+            except StudentProblem:  # it crashed on the sample: other checks say so; the source
+                traced = set()  # alone decides this rule
             uses = [Use(name, 0, function) for name in sorted(traced & set(banned))]
         if uses:
             first = uses[0]

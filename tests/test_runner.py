@@ -46,11 +46,20 @@ def todo():
     raise NotImplementedError
 
 
+class Sneaky(torch.Tensor):
+    def __eq__(self, other):
+        return True
+
+
+def sneaky():
+    return torch.ones(2).as_subclass(Sneaky)
+
+
 def chatty(megabytes):
     print("x" * (megabytes * 2**20))
     return "done"
 """
-FUNCTIONS = ["double", "spin", "exit_hard", "exit_soft", "todo", "chatty"]
+FUNCTIONS = ["double", "spin", "exit_hard", "exit_soft", "todo", "sneaky", "chatty"]
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +102,13 @@ def test_a_call_returns_the_functions_result(child):
     assert set(reply) == {"ok"}
     assert type(reply["ok"]) is torch.Tensor
     assert torch.equal(reply["ok"], torch.tensor([[3.0, -4.0], [0.0, 6.5]]))
+
+
+def test_a_tensor_subclass_comes_back_as_a_plain_tensor(child):
+    value = call(child, "sneaky")["ok"]
+    assert type(value) is torch.Tensor
+    assert torch.equal(value, torch.ones(2))
+    assert not torch.equal(value, torch.zeros(2))
 
 
 def test_an_endless_loop_times_out_and_its_process_group_is_gone(child):

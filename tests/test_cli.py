@@ -1,0 +1,225 @@
+"""The command line, through click's CliRunner: exit codes, exact error lines, JSON output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import click
+import pytest
+import torch
+from click.testing import CliRunner
+from helpers import LINREG_FILE, REFERENCE_FILE, TEMPLATE_DIR
+
+from grader.api import list_assignments
+from grader.assignment import get_assignment
+from grader.cli import main
+from grader.data import FILES, raw_folder
+from grader.results import Category, Outcome
+
+CHECK_KEYS = {"id", "function", "category", "status", "points", "max_points", "message", "hint"}
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def reference_folder(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    shutil.copyfile(REFERENCE_FILE, folder / LINREG_FILE)
+    return folder
+
+
+def assert_usage_error(result, message: str) -> None:
+    """Exit status 2 and exactly one line on stderr: ``error: MESSAGE``."""
+    __tracebackhide__ = True
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {message}\n"
+    assert result.stdout == ""
+
+
+# --- check -----------------------------------------------------------------------------------
+
+
+def test_check_prints_every_function_and_the_score(run, reference_folder):
+    result = run("check", str(reference_folder), "--assignment", "linreg", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "linreg · alice"
+    functions = get_assignment("linreg").functions
+    headings = [m[1] for m in re.finditer(r"^(\w+)  (\d+)/\2$", result.stdout, re.MULTILINE)]
+    assert headings == list(functions)  # every function, in order, with full marks
+    points = sum(c.points for c in get_assignment("linreg").checks
+                 if c.category is not Category.DEVICE)  # device checks skip on the CPU
+    assert points >= 30
+    assert lines[-1] == f"score: {points:g} / {points:g} (100%)"
+    assert "FAIL" not in result.stdout and "ERROR" not in result.stdout
+
+
+def test_check_json_is_exactly_one_object(run, tmp_path):
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    source = REFERENCE_FILE.read_text()
+    assert "return torch.matmul(X, w) + b" in source
+    (folder / LINREG_FILE).write_text(source.replace("return torch.matmul(X, w) + b",
+                                                     "return torch.matmul(X, w)"))
+    result = run("check", str(folder), "-a", "linreg", "--device", "cpu", "--json",
+                 "--function", "linreg", "--function", "sgd")
+    assert result.exit_code == 0, result.output
+    report, end = json.JSONDecoder().raw_decode(result.stdout)
+    assert result.stdout[end:].strip() == ""
+    assert set(report) == {"assignment", "student", "score", "max_score", "checks"}
+    assert (report["assignment"], report["student"]) == ("linreg", "bob")
+    statuses = {o.value for o in Outcome}
+    for check in report["checks"]:
+        assert CHECK_KEYS <= set(check), check
+        assert check["status"] in statuses
+    assert {c["function"] for c in report["checks"]} == {"linreg", "sgd"}
+    counted = [c for c in report["checks"] if c["status"] != "skipped"]
+    assert report["score"] == sum(c["points"] for c in counted)
+    assert report["max_score"] == sum(c["max_points"] for c in counted)
+    failed = {c["id"]: c for c in counted if c["status"] != "passed"}
+    assert set(failed) == {"linreg_matches_the_reference", "linreg_gradients_match"}
+    wrong = failed["linreg_matches_the_reference"]
+    assert (wrong["status"], wrong["points"]) == ("failed", 0)
+    assert wrong["hint"] == "the bias b is missing: return X @ w + b"
+    assert "entries differ" in wrong["message"]
+    assert report["score"] == report["max_score"] - sum(c["max_points"] for c in failed.values())
+
+
+def test_check_on_a_missing_folder_is_a_usage_error(run, tmp_path):
+    missing = tmp_path / "nobody"
+    assert_usage_error(run("check", str(missing), "-a", "linreg"),
+                       f"no such submission folder: {missing}")
+
+
+def test_check_on_a_file_is_a_usage_error_like_a_missing_folder(run, reference_folder):
+    # Passing the student's file instead of its folder is the likeliest slip of all.
+    path = reference_folder / LINREG_FILE
+    result = run("check", str(path), "-a", "linreg")
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+
+
+def test_check_on_an_unknown_assignment_names_the_known_ones(run, reference_folder):
+    known = ", ".join(sorted(a.name for a in list_assignments()))
+    assert "linreg" in known
+    assert_usage_error(run("check", str(reference_folder), "-a", "linreg2"),
+                       f"unknown assignment 'linreg2'; known: {known}")
+
+
+def test_check_on_an_unknown_function_is_a_usage_error(run, reference_folder):
+    assert_usage_error(
+        run("check", str(reference_folder), "-a", "linreg", "--device", "cpu",
+            "--function", "softmax"),
+        "linreg has no function softmax")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_check_on_cuda_without_a_gpu_is_a_usage_error(run, reference_folder):
+    assert_usage_error(run("check", str(reference_folder), "-a", "linreg", "--device", "cuda"),
+                       "--device cuda was asked for, but torch sees no GPU here")
+
+
+# --- assignments and init --------------------------------------------------------------------
+
+
+def test_assignments_lists_linreg_with_its_functions_and_points(run):
+    result = run("assignments")
+    assert result.exit_code == 0
+    linreg = get_assignment("linreg")
+    block = result.stdout.split("\n\n")[[a.name for a in list_assignments()].index("linreg")]
+    lines = block.splitlines()
+    assert lines[0].startswith(f"linreg: {linreg.title} ({LINREG_FILE}, ")
+    assert f"{linreg.max_score:g} points" in lines[0]
+    listed = [line.split()[0] for line in lines if line.startswith("  ") and line[2] != " "]
+    assert listed == list(linreg.functions)
+    for c in linreg.checks:
+        assert f"{c.id}: {c.title}" in block
+
+
+def test_init_copies_the_template(run, tmp_path):
+    folder = tmp_path / "new" / "carol"
+    result = run("init", str(folder))
+    assert result.exit_code == 0, result.output
+    templates = sorted(TEMPLATE_DIR.glob("*.py"))
+    assert templates
+    assert result.stdout.splitlines() == [f"created {folder / t.name}" for t in templates]
+    for t in templates:
+        assert (folder / t.name).read_bytes() == t.read_bytes()
+
+
+def test_init_refuses_to_overwrite(run, tmp_path):
+    folder = tmp_path / "carol"
+    folder.mkdir()
+    (folder / LINREG_FILE).write_text("# my work\n")
+    assert_usage_error(run("init", str(folder)),
+                       f"{folder / LINREG_FILE} already exists; choose an empty folder")
+    assert (folder / LINREG_FILE).read_text() == "# my work\n"
+    assert sorted(p.name for p in folder.iterdir()) == [LINREG_FILE]
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def test_data_download_into_a_file_is_a_usage_error(run, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run("data", "download", "--data-root", str(blocker))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: cannot create {raw_folder(blocker)}: ")
+    assert result.stderr.endswith("pass --data-root to a folder you can write to\n")
+
+
+def test_data_download_with_every_file_present_fetches_nothing(run, data_root):
+    if not all((raw_folder(data_root) / name).is_file() for name in FILES):
+        pytest.skip("only the fake data set is here; its md5 sums differ from the real ones")
+    result = run("data", "download", "--data-root", str(data_root))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "all files already present\n"
+
+
+# --- help ------------------------------------------------------------------------------------
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, command in sorted(group.commands.items()):
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+COMMANDS = list(all_commands(main))
+
+
+def test_the_meta_test_sees_every_command():
+    assert {" ".join(path) for path, _ in COMMANDS} >= {
+        "check", "assignments", "init", "data", "data download"}
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_and_option_has_help(run, path, command):
+    assert (command.help or "").strip(), f"{' '.join(path)} has no help text"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert (param.help or "").strip(), f"{' '.join(path)} {param.opts[0]} has no help"
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert command.help.strip().splitlines()[0] in " ".join(result.stdout.split())
+
+
+def test_the_group_has_help_and_a_version(run):
+    assert (main.help or "").strip()
+    result = run("--version")
+    assert result.exit_code == 0
+    assert "0.1.0" in result.stdout
