@@ -57,17 +57,19 @@ def _magnitude_atol(X: torch.Tensor) -> float:
 
 
 def _softmax_mistakes(X: torch.Tensor) -> list[Mistake]:
-    e = torch.exp(X.double())
-    shifted = torch.exp(X.double() - X.double().max(1, keepdim=True).values)  # rows shifted
-    wrong_axis = "normalized over the wrong axis: sum each row, X_exp.sum(1, keepdim=True)"
-    return [
-        Mistake(wrong_axis, lambda: e / e.sum(0, keepdim=True)),
-        Mistake(wrong_axis, lambda: shifted / shifted.sum(0, keepdim=True)),
-        Mistake("divided by the sum of the whole matrix: sum each row with keepdim=True",
-                lambda: e / e.sum()),
-        Mistake("keepdim is missing: X_exp.sum(1) has shape (n,) and broadcasts along the "
-                "columns; use X_exp.sum(1, keepdim=True)", lambda: e / e.sum(1)),
-    ]
+    """Known wrong softmaxes, each with and without the (row-wise) max shift."""
+    X = X.double()
+    mistakes = []
+    for e in (torch.exp(X), torch.exp(X - X.max(1, keepdim=True).values)):
+        mistakes += [
+            Mistake("normalized over the wrong axis: sum each row, X_exp.sum(1, keepdim=True)",
+                    lambda e=e: e / e.sum(0, keepdim=True)),
+            Mistake("divided by the sum of the whole matrix: sum each row with keepdim=True",
+                    lambda e=e: e / e.sum()),
+            Mistake("keepdim is missing: X_exp.sum(1) has shape (n,) and broadcasts along the "
+                    "columns; use X_exp.sum(1, keepdim=True)", lambda e=e: e / e.sum(1)),
+        ]
+    return mistakes
 
 
 # --- softmax -------------------------------------------------------------------------------
