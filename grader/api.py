@@ -84,7 +84,7 @@ class Grader:
         """Grade one submission folder. Bad student code gives results, never an exception."""
         folder = Path(submission)
         if not folder.is_dir():
-            raise GraderError(f"no such submission folder: {folder}")
+            raise GraderError(f"{folder}: not found (a submission is a folder)")
         if functions is not None:
             unknown = set(functions) - set(self.assignment.functions)
             if unknown:
@@ -120,7 +120,7 @@ def check_submission(
 ) -> SubmissionResult:
     """Grade one submission folder from scratch (``grader check``)."""
     if not Path(submission).is_dir():
-        raise GraderError(f"no such submission folder: {submission}")
+        raise GraderError(f"{submission}: not found (a submission is a folder)")
     with Grader(
         assignment, device=device, data_root=data_root, seed=seed, worker=worker
     ) as grader:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import logging
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
 from grader.results import Category
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0  # seconds for one check, every call to the student's code included
 
@@ -129,7 +132,11 @@ def load_assignments() -> dict[str, Assignment]:
 
     found: dict[str, Assignment] = {}
     for info in pkgutil.iter_modules(assignments.__path__):
-        module = importlib.import_module(f"assignments.{info.name}")
+        try:
+            module = importlib.import_module(f"assignments.{info.name}")
+        except Exception as err:  # one broken assignment must not stop grading of the others
+            log.error("assignments/%s cannot be loaded: %s: %s", info.name, type(err).__name__, err)
+            continue
         assignment = getattr(module, "assignment", None)
         if not isinstance(assignment, Assignment):
             raise AssignmentError(f"assignments/{info.name} defines no `assignment`")

@@ -29,7 +29,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("submission", type=click.Path(file_okay=False, path_type=str))
+@click.argument("submission", type=click.Path(path_type=str))
 @click.option("--assignment", "-a", required=True, help="The assignment to grade against.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 @click.option(
@@ -42,7 +42,8 @@ def main() -> None:
 def check(submission, assignment, as_json, device, data_root, seed, functions) -> None:
     """Grade one SUBMISSION folder and explain every failed check."""
     if not Path(submission).is_dir():  # before anything slow starts
-        _usage_error(f"no such submission folder: {submission}")
+        what = "is a file, not a submission folder" if Path(submission).exists() else "not found"
+        _usage_error(f"{submission}: {what}")
     # The worker imports torch on one core while this process imports it on the other.
     worker = Worker()
     worker.launch()

@@ -111,7 +111,7 @@ def add_from_scratch_check(assignment, function: str, *, points: float, sample=N
     banned = assignment.banned[function]
 
     def run(student, ref) -> None:
-        if only_raises_not_implemented(student.source, function):
+        if is_stub(student.source, function):
             raise NotImplementedByStudent(
                 f"`{function}` is not implemented yet (it raises NotImplementedError)"
             )
@@ -138,14 +138,23 @@ def add_from_scratch_check(assignment, function: str, *, points: float, sample=N
     assignment.check(function=function, category="rules", points=points)(run)
 
 
-def only_raises_not_implemented(tree: ast.Module, function: str) -> bool:
-    """True for the template's body: a docstring at most, then ``raise NotImplementedError``."""
+def is_stub(tree: ast.Module, function: str) -> bool:
+    """True when ``function`` does nothing yet: ``raise NotImplementedError``, ``pass``, ``...``
+    or ``return None`` after a docstring. Keeping a rule is worth nothing for a stub."""
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
             body = [s for s in node.body if not (isinstance(s, ast.Expr)
                                                  and isinstance(s.value, ast.Constant))]
-            return (len(body) == 1 and isinstance(body[0], ast.Raise)
-                    and "NotImplementedError" in ast.unparse(body[0]))
+            if not body:  # a docstring or `...` alone
+                return True
+            if len(body) != 1:
+                return False
+            only = body[0]
+            if isinstance(only, ast.Raise):
+                return "NotImplementedError" in ast.unparse(only)
+            if isinstance(only, ast.Return):
+                return only.value is None or ast.unparse(only.value) == "None"
+            return isinstance(only, ast.Pass)
     return False
 
 

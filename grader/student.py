@@ -9,7 +9,6 @@ Both sides offer the same verbs, so a check reads as a comparison::
 from __future__ import annotations
 
 import ast
-import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -82,15 +81,6 @@ class Student:
         }
         return self._session.request(message, self.deadline)
 
-    def time(self, probe: Callable, *, repeat: int = 3, **kwargs: Any) -> float:
-        """The best of ``repeat`` wall-clock times of a probe, measured from this process."""
-        best = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            self.probe(probe, **kwargs)
-            best = min(best, time.perf_counter() - start)
-        return best
-
 
 class Reference:
     """The reference module, seen from a check: attributes pass through; probes run here."""
@@ -114,14 +104,6 @@ class Reference:
         if self._data_root is None:
             raise RuntimeError("this grading run has no data root")
         return _test_set(str(self._data_root))
-
-    def time(self, probe: Callable, *, repeat: int = 3, **kwargs: Any) -> float:
-        best = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            self.probe(probe, **kwargs)
-            best = min(best, time.perf_counter() - start)
-        return best
 
 
 @lru_cache(maxsize=2)

@@ -99,7 +99,7 @@ def test_check_json_is_exactly_one_object(run, tmp_path):
 def test_check_on_a_missing_folder_is_a_usage_error(run, tmp_path):
     missing = tmp_path / "nobody"
     assert_usage_error(run("check", str(missing), "-a", "linreg"),
-                       f"no such submission folder: {missing}")
+                       f"{missing}: not found")
 
 
 def test_check_on_a_file_is_a_usage_error_like_a_missing_folder(run, reference_folder):
@@ -108,7 +108,7 @@ def test_check_on_a_file_is_a_usage_error_like_a_missing_folder(run, reference_f
     result = run("check", str(path), "-a", "linreg")
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1
-    assert result.stderr.startswith("error: ")
+    assert result.stderr == f"error: {path}: is a file, not a submission folder\n"
 
 
 def test_check_on_an_unknown_assignment_names_the_known_ones(run, reference_folder):

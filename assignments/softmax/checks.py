@@ -390,10 +390,12 @@ def train_epoch_ch3_zeroes_an_optimizers_gradients(student, ref):
 @check(function="train_epoch_ch3", category="performance", points=1, timeout=60)
 def train_epoch_ch3_is_not_much_slower(student, ref):
     """An epoch takes at most about 20x the reference's time on the same batches."""
-    batches = _uneven_batches((100,) * 40, d=50, q=10)
+    case = {"W": 0.01 * torch.randn(50, 10), "b": torch.zeros(10),
+            "batches": _uneven_batches((100,) * 40, d=50, q=10)}
     assert_not_much_slower(
-        student, ref, probes.timed_epoch, limit=20, W=0.01 * torch.randn(50, 10),
-        b=torch.zeros(10), batches=batches, what="one epoch of 4000 examples",
+        lambda: student.probe(probes.timed_epoch, **case),
+        lambda: ref.probe(probes.timed_epoch, **case),
+        limit=20, what="one epoch of 4000 examples",
         hint="work on whole batches; avoid Python loops over examples",
     )
 

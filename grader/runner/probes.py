@@ -54,8 +54,8 @@ def vjp(
     for i in wrt:
         args[i] = args[i].detach().clone().requires_grad_(True)
     out = env.fn(*args, **(kwargs or {}))
-    if not isinstance(out, torch.Tensor) or not out.requires_grad:
-        return {"output": out, "grads": None}
+    if not isinstance(out, torch.Tensor) or not out.requires_grad or out.shape != cotangent.shape:
+        return {"output": out, "grads": None}  # the parent reports the output's problem first
     inputs = [args[i] for i in wrt]
     grads = torch.autograd.grad(out, inputs, grad_outputs=cotangent, allow_unused=True)
     return {"output": out, "grads": list(grads)}

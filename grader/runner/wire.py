@@ -73,6 +73,16 @@ def encode(value: Any) -> tuple[bytes, list[TensorMeta]]:
 
 def decode(payload: bytes) -> tuple[Any, list[TensorMeta]]:
     """Parse a frame payload from ``encode``; raises ``WireError`` on anything malformed."""
+    try:
+        return _decode(payload)
+    except WireError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, RuntimeError,
+            OverflowError, MemoryError) as err:  # whatever a forged frame provokes
+        raise WireError(f"malformed message ({type(err).__name__}: {str(err)[:200]})") from None
+
+
+def _decode(payload: bytes) -> tuple[Any, list[TensorMeta]]:
     if len(payload) < _HEADER.size:
         raise WireError("truncated message")
     body_len, blob_len = _HEADER.unpack_from(payload)
@@ -117,6 +127,8 @@ def _encode_value(value: Any, tensors: list, metas: list, depth: int) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return {"py": value if not isinstance(value, str) else value[:MAX_STR]}
     if isinstance(value, int):
+        if value.bit_length() > 1024:
+            return {"opaque": f"int of {value.bit_length()} bits"}
         return {"int": str(value)}  # as text: JSON integers lose precision past 2**53
     if isinstance(value, float):
         return {"float": value}
@@ -196,7 +208,7 @@ def _parse_tensor(entry: dict, data: memoryview) -> torch.Tensor:
     start, end = entry["data_offsets"]
     if dtype is None:
         raise WireError(f"unsupported dtype {entry['dtype']!r}")
-    if not all(isinstance(s, int) and s >= 0 for s in shape) or len(shape) > 16:
+    if not all(isinstance(s, int) and 0 <= s < 2**40 for s in shape) or len(shape) > 16:
         raise WireError(f"bad shape {shape!r}")
     itemsize = torch.empty((), dtype=dtype).element_size()
     if not (0 <= start <= end <= len(data)) or end - start != math.prod(shape) * itemsize:
