@@ -127,7 +127,7 @@ def _encode_value(value: Any, tensors: list, metas: list, depth: int) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return {"py": value if not isinstance(value, str) else value[:MAX_STR]}
     if isinstance(value, int):
-        if value.bit_length() > 1024:
+        if value.bit_length() > 14_000:  # past Python's 4300-digit str limit: name it instead
             return {"opaque": f"int of {value.bit_length()} bits"}
         return {"int": str(value)}  # as text: JSON integers lose precision past 2**53
     if isinstance(value, float):
@@ -229,7 +229,7 @@ def _decode_value(node: Any, tensors: list[torch.Tensor], depth: int) -> Any:
         return tensors[item]
     if kind == "py" and (item is None or isinstance(item, (bool, str))):
         return item
-    if kind == "int" and isinstance(item, str) and len(item) < 400:
+    if kind == "int" and isinstance(item, str) and len(item) <= 4300:
         return int(item)
     if kind == "float" and isinstance(item, (int, float)) and not isinstance(item, bool):
         return float(item)
