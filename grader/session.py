@@ -96,11 +96,11 @@ class Session:
         try:
             reply = child.request(message, remaining)
         except ChildTimeout:
-            self._child = None
+            self.close()  # the next request forks a fresh child
             raise StudentTimeout(_timeout_message(message)) from None
         except ChildDied as died:
-            self._child = None
             tail = child.output_tail().strip().splitlines()[-3:]
+            self.close()
             said = f"; it printed: {' | '.join(tail)}" if tail else ""
             raise StudentError(f"`{message.get('function')}` crashed: {died}{said}") from None
         if "error" in reply:
@@ -138,7 +138,7 @@ class Session:
         try:
             reply = self._spawn_and_import()
         except ChildTimeout:
-            self._child = None
+            self.close()
             self._unavailable = Unavailable(
                 Outcome.TIMEOUT,
                 f"importing {name} did not finish within {IMPORT_TIMEOUT:g} s: "
@@ -146,7 +146,7 @@ class Session:
             )
             return
         except ChildDied as died:
-            self._child = None
+            self.close()
             self._unavailable = Unavailable(Outcome.ERROR, f"importing {name} crashed: {died}")
             return
         if "error" in reply:
@@ -170,10 +170,11 @@ class Session:
     def _ensure_child(self) -> Child:
         """The live child, forking and importing again after a timeout or crash."""
         if self._child is None or not self._child.alive:
+            self.close()  # a child that died between requests still has a scratch folder
             try:
                 reply = self._spawn_and_import()
             except (ChildTimeout, ChildDied) as err:
-                self._child = None
+                self.close()
                 raise StudentError(f"the submission could not be restarted: {err}") from None
             if "error" in reply:
                 raise StudentError("the submission failed to import on a restart")

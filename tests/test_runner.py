@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -282,3 +283,28 @@ def test_a_forged_malformed_reply_is_an_error_not_an_exception(
     result = grade(linreg_grader, folder)
     assert {c.status for c in counted_checks(result)} == {Outcome.ERROR}
     assert result.score == 0
+
+
+def test_timeouts_and_crashes_leave_no_scratch_folder_behind(
+    linreg_grader, linreg_submission, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where scratch folders are made
+    assignment = linreg_grader.assignment
+    monkeypatch.setattr(assignment, "checks", [
+        dataclasses.replace(c, timeout=1.0) if c.function == "linreg" else c
+        for c in assignment.checks
+    ])
+    folder = linreg_submission(linreg="""
+        def linreg(X, w, b):
+            if X.shape[0] == 5:
+                while True:
+                    pass
+            if X.shape[0] == 6:
+                import os
+                os._exit(0)
+            return torch.matmul(X, w) + b
+    """)
+    statuses = {c.id: c.status for c in grade(linreg_grader, folder, ["linreg"]).checks}
+    assert statuses["linreg_matches_the_reference"] is Outcome.TIMEOUT
+    assert statuses["linreg_gradients_match"] is Outcome.ERROR  # X of 6 rows: os._exit
+    assert list(tmp_path.glob("grader-scratch-*")) == []
