@@ -236,14 +236,20 @@ def test_a_symlink_to_the_reference_is_refused(linreg_grader, tmp_path):
     assert result.score == 0
 
 
-def test_a_check_times_out_and_the_next_check_gets_a_fresh_child(
-    linreg_grader, linreg_submission, monkeypatch
-):
+@pytest.fixture
+def one_second_linreg_checks(linreg_grader, monkeypatch):
+    """linreg's own checks time out after 1 s instead of 10, for the duration of a test."""
     assignment = linreg_grader.assignment
     monkeypatch.setattr(assignment, "checks", [
         dataclasses.replace(c, timeout=1.0) if c.function == "linreg" else c
         for c in assignment.checks
     ])
+
+
+@pytest.mark.usefixtures("one_second_linreg_checks")
+def test_a_check_times_out_and_the_next_check_gets_a_fresh_child(
+    linreg_grader, linreg_submission
+):
     folder = linreg_submission(linreg="""
         def linreg(X, w, b):
             if X.shape[0] == 5:  # only the correctness check's first input
@@ -285,15 +291,11 @@ def test_a_forged_malformed_reply_is_an_error_not_an_exception(
     assert result.score == 0
 
 
+@pytest.mark.usefixtures("one_second_linreg_checks")
 def test_timeouts_and_crashes_leave_no_scratch_folder_behind(
     linreg_grader, linreg_submission, monkeypatch, tmp_path
 ):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where scratch folders are made
-    assignment = linreg_grader.assignment
-    monkeypatch.setattr(assignment, "checks", [
-        dataclasses.replace(c, timeout=1.0) if c.function == "linreg" else c
-        for c in assignment.checks
-    ])
     folder = linreg_submission(linreg="""
         def linreg(X, w, b):
             if X.shape[0] == 5:
