@@ -113,7 +113,7 @@ def add_from_scratch_check(assignment, function: str, *, points: float, sample=N
     def run(student, ref) -> None:
         if is_stub(student.source, function):
             raise NotImplementedByStudent(
-                f"`{function}` is not implemented yet (it raises NotImplementedError)"
+                f"`{function}` is not implemented yet (its body is a stub)"
             )
         uses = banned_uses(student.source, function, banned)
         if not uses and sample is not None:

@@ -1,7 +1,8 @@
 """The zygote: imports torch once, preloads public training data, forks one child per submission.
 
-Started by ``Worker`` as ``python -m grader.runner.zygote FD``. It imports torch and warms up at
-once, then reads its configuration (probe modules, datasets) as the first message. It speaks JSON
+Started by ``Worker`` as ``python -m grader.runner.zygote FD``. It imports torch at once, then reads
+its configuration (probe modules, datasets) as the first message, runs each probe module's
+``warm_up()`` and preloads the datasets before it reports ready. It speaks JSON
 over a SOCK_SEQPACKET control socket; each ``spawn`` message carries the child's end of a fresh
 socket pair as an SCM_RIGHTS descriptor. It holds no secrets: no reference outputs, no test set.
 """
