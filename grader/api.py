@@ -62,7 +62,7 @@ class Grader:
             _require_data(self.data_root)
         self._worker = worker or Worker()
         self._worker.configure(
-            probe_modules=["grader.runner.probes", *self.assignment.probes],
+            probe_modules=["grader.runner.probes", *self.assignment.child_modules],
             datasets=self.assignment.datasets,
             data_root=self.data_root,
         )

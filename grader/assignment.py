@@ -36,7 +36,7 @@ class Check:
     run: Callable
     hidden: bool = False
     timeout: float = DEFAULT_TIMEOUT
-    own_parts: bool = False  # call the student's own collaborators instead of the reference's
+    own_parts: bool = False  # call the student's own collaborators instead of the stand-ins
 
 
 @dataclass
@@ -50,6 +50,10 @@ class Assignment:
         reference: the module with the reference implementation of every function.
         functions: the functions students implement, in the order they are taught.
         probes: modules of trusted recipes that run next to the student's code.
+        standins: a module with a public stand-in for every function, built on torch: while one
+            function is checked, the child binds the others to these (blame isolation). They run
+            next to student code, so never the reference solutions. Without one, a check calls
+            the student's own collaborators.
         datasets: public training data the worker preloads (``fashion_mnist_train``).
         banned: for each function, the library calls it may not make (from-scratch rules).
     """
@@ -60,6 +64,7 @@ class Assignment:
     reference: str
     functions: tuple[str, ...]
     probes: tuple[str, ...] = ()
+    standins: str | None = None
     datasets: tuple[str, ...] = ()
     banned: dict[str, tuple[str, ...]] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
@@ -111,6 +116,11 @@ class Assignment:
     def reference_module(self) -> ModuleType:
         return importlib.import_module(self.reference)
 
+    @property
+    def child_modules(self) -> tuple[str, ...]:
+        """The modules the worker loads next to student code: probes and stand-ins."""
+        return (*self.probes, *([self.standins] if self.standins else []))
+
     def checks_for(self, function: str) -> list[Check]:
         return [c for c in self.checks if c.function == function]
 
@@ -118,7 +128,7 @@ class Assignment:
     def version(self) -> str:
         """A hash of the checks' and the reference's source: a new version means a regrade."""
         digest = hashlib.sha256()
-        for module in (self.reference, *self.probes):
+        for module in (self.reference, *self.child_modules):
             digest.update(inspect.getsource(importlib.import_module(module)).encode())
         for c in self.checks:
             digest.update(f"{c.id}|{c.function}|{c.category}|{c.points}|".encode())

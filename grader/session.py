@@ -163,7 +163,7 @@ class Session:
             "op": "import",
             "file": self.assignment.student_file,
             "functions": list(self.assignment.functions),
-            "reference": self.assignment.reference,
+            "standins": self.assignment.standins,
         }
         return self._child.request(message, IMPORT_TIMEOUT)
 

@@ -18,6 +18,7 @@ assignment = Assignment(
         "huber_loss",
     ),
     probes=("assignments.linreg.probes",),
+    standins="assignments.linreg.standins",
     banned={
         "sgd": ("torch.optim.SGD", "torch.optim.Optimizer", "torch.optim"),
         "huber_loss": (

@@ -25,6 +25,7 @@ assignment = Assignment(
         "train_ch3",
     ),
     probes=("assignments.softmax.probes",),
+    standins="assignments.softmax.standins",
     datasets=("fashion_mnist_train",),
     banned={
         "softmax": (

@@ -6,7 +6,6 @@ data, validated and compared in the parent. The child holds no expected outputs 
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import inspect
 import os
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 
 from grader.runner import wire
-from grader.runner.probes import ProbeEnv, seed_everything
+from grader.runner.probes import ProbeEnv, seed_everything, untraced
 
 _MAX_TRACEBACK = 4000  # characters
 
@@ -36,7 +35,7 @@ class _Child:
         self.submission = submission
         self.probe_modules = probe_modules
         self.module: ModuleType | None = None
-        self.reference: ModuleType | None = None
+        self.standins: ModuleType | None = None
         self.functions: list[str] = []
 
     def serve(self) -> None:
@@ -65,7 +64,10 @@ class _Child:
     def _import(self, request: dict) -> dict:
         path = self.submission / request["file"]
         self.functions = list(request["functions"])
-        self.reference = importlib.import_module(request["reference"])
+        if request.get("standins"):
+            self.standins = self.probe_modules.get(request["standins"])
+            if self.standins is None:
+                raise ProbeMisuse(f"the worker did not load {request['standins']}")
         sys.path.insert(0, str(self.submission))  # the student's own helper modules
         name = path.stem
         spec = importlib.util.spec_from_file_location(name, path)
@@ -103,16 +105,56 @@ class _Child:
 
     @contextmanager
     def _bound(self, names: list[str]):
-        """Rebind the named module globals to the reference's for one request (blame isolation)."""
-        assert self.module is not None and self.reference is not None
+        """Rebind the named module globals to stand-ins for one request (blame isolation).
+
+        Each binding works only during this request: one kept by student code for later raises.
+        What a stand-in calls is left out of traces, as it is not the student's own call.
+        """
+        assert self.module is not None
+        if self.standins is None:
+            yield
+            return
+        names = [n for n in names if callable(getattr(self.standins, n, None))]
         saved = {n: self.module.__dict__.get(n) for n in names}
+        live = [True]
         for n in names:
-            setattr(self.module, n, getattr(self.reference, n))
+            setattr(self.module, n, _stand_in(n, getattr(self.standins, n), live))
         try:
             yield
         finally:
+            live[0] = False
             for n, original in saved.items():
                 setattr(self.module, n, original)
+
+
+def _stand_in(name: str, target, live: list[bool]):
+    def check() -> None:
+        if not live[0]:
+            raise RuntimeError(f"the grader's stand-in for {name} is not yours to keep")
+
+    if inspect.isgeneratorfunction(target):
+
+        def generator(*args, **kwargs):
+            check()
+            with untraced():
+                items = target(*args, **kwargs)
+            while True:
+                check()
+                with untraced():
+                    try:
+                        item = next(items)
+                    except StopIteration:
+                        return
+                yield item
+
+        return generator
+
+    def stand_in(*args, **kwargs):
+        check()
+        with untraced():
+            return target(*args, **kwargs)
+
+    return stand_in
 
 
 def _to_device(value: Any, device: torch.device) -> Any:

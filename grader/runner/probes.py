@@ -9,7 +9,8 @@ comes from the parent's request. Assignments add their own in ``assignments/<nam
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -71,18 +72,33 @@ def vjp(
     return {"output": out, "grads": list(grads)}
 
 
+_untraced_depth = 0
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """What runs inside is not recorded by ``trace``: the stand-ins a function calls."""
+    global _untraced_depth
+    _untraced_depth += 1
+    try:
+        yield
+    finally:
+        _untraced_depth -= 1
+
+
 class _Recorder(TorchFunctionMode):
     def __init__(self) -> None:
         super().__init__()
         self.names: set[str] = set()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.add(qualified_name(func))
+        if not _untraced_depth:
+            self.names.add(qualified_name(func))
         return func(*args, **(kwargs or {}))
 
 
 def trace(env: ProbeEnv, args: tuple = (), kwargs: dict | None = None) -> list[str]:
-    """The torch functions and Tensor methods the function under test calls directly."""
+    """The torch functions and Tensor methods the function under test calls, stand-ins aside."""
     with _Recorder() as recorder:
         env.fn(*args, **(kwargs or {}))
     return sorted(recorder.names)

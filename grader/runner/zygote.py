@@ -24,6 +24,7 @@ torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
 
 import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 
 from grader.runner import child, datasets  # noqa: E402
 
@@ -131,6 +132,23 @@ def _status(control: socket.socket, pid: int, wait: float) -> None:
     control.send(json.dumps(reply).encode())
 
 
+def _load(name: str, path: str | None):
+    """Import a module; one with a path is loaded from its file alone, without its package.
+
+    An assignment's probes live in its package, whose ``__init__`` registers the checks: loading
+    the file alone keeps the checks, and any hidden inputs in them, out of the children.
+    """
+    if path is None:
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {name} from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -152,7 +170,7 @@ def main(argv: list[str]) -> int:
     config = json.loads(control.recv(1 << 16) or b"null")
     if config is None:  # the parent went away before configuring us
         return 0
-    probe_modules = {name: importlib.import_module(name) for name in config["probe_modules"]}
+    probe_modules = {name: _load(name, path) for name, path in config["probe_modules"]}
     for module in probe_modules.values():
         # torch's lazy first-use costs, paid once here rather than in every child
         getattr(module, "warm_up", lambda: None)()
