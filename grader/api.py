@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
+import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -12,6 +15,7 @@ from grader.assignment import Assignment, get_assignment, load_assignments
 from grader.data import fashion_mnist
 from grader.grading import grade
 from grader.results import SubmissionResult
+from grader.runner import sandbox
 from grader.runner.worker import Worker
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "student_template"
@@ -19,6 +23,39 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "student_template"
 
 class GraderError(Exception):
     """A usage problem the user can fix: the message is one line saying how."""
+
+
+class IsolationWarning(UserWarning):
+    """Student code will run with less isolation than strict, because this machine lacks parts."""
+
+
+ISOLATION_LEVELS = ("auto", "strict", "basic")
+
+
+def choose_isolation(requested: str | None = "auto") -> str:
+    """``strict`` where this machine allows it; ``auto`` falls back to ``basic`` with a warning.
+
+    Asking for ``strict`` where it is impossible is an error: grading never runs with less
+    isolation than asked for.
+    """
+    requested = requested or "auto"
+    if requested not in ISOLATION_LEVELS:
+        raise GraderError(f"unknown isolation {requested!r}: use {', '.join(ISOLATION_LEVELS)}")
+    if requested == "basic":
+        return "basic"
+    found = sandbox.support()
+    if found.strict:
+        return "strict"
+    missing = "; ".join(found.missing)
+    if requested == "strict":
+        raise GraderError(f"strict isolation is not possible here, missing: {missing} "
+                          "(see `grader doctor`)")
+    warnings.warn(
+        f"student code runs with BASIC isolation only (a process and rlimits): it can read "
+        f"files and reach the network. Missing: {missing}. See `grader doctor`.",
+        IsolationWarning, stacklevel=3,
+    )
+    return "basic"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -41,6 +78,8 @@ class Grader:
         data_root: the folder holding FashionMNIST/raw; default GRADER_DATA, else ./data.
         seed: every check's inputs and the student's random generators derive from it.
         worker: a launched but unstarted Worker to use (its torch import may be under way).
+        isolation: ``auto`` (strict where possible), ``strict`` or ``basic``.
+        hide: more folders student code must not see, such as the gradebook's.
     """
 
     def __init__(
@@ -51,6 +90,8 @@ class Grader:
         data_root: str | Path | None = None,
         seed: int = 0,
         worker: Worker | None = None,
+        isolation: str | None = "auto",
+        hide: Iterable[str | Path] = (),
     ) -> None:
         self.assignment = (
             assignment if isinstance(assignment, Assignment) else _assignment(assignment)
@@ -60,11 +101,14 @@ class Grader:
         self.data_root = fashion_mnist.resolve_root(data_root).resolve()  # the worker's cwd differs
         if self.assignment.datasets:
             _require_data(self.data_root)
+        self.isolation = choose_isolation(isolation)
         self._worker = worker or Worker()
         self._worker.configure(
             probe_modules=["grader.runner.probes", *self.assignment.child_modules],
             datasets=self.assignment.datasets,
             data_root=self.data_root,
+            isolation=self.isolation,
+            hide=[*_secrets(self.assignment), self.data_root, *hide],
         )
         self._started = False
 
@@ -117,14 +161,43 @@ def check_submission(
     seed: int = 0,
     functions: Iterable[str] | None = None,
     worker: Worker | None = None,
+    isolation: str | None = "auto",
 ) -> SubmissionResult:
     """Grade one submission folder from scratch (``grader check``)."""
     if not Path(submission).is_dir():
         raise GraderError(f"{submission}: not found (a submission is a folder)")
     with Grader(
-        assignment, device=device, data_root=data_root, seed=seed, worker=worker
+        assignment, device=device, data_root=data_root, seed=seed, worker=worker,
+        isolation=isolation,
     ) as grader:
         return grader.grade(submission, functions=functions)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``grader doctor``: a part, whether it works here, and what was found."""
+
+    part: str
+    ok: bool
+    detail: str = ""
+
+
+def diagnose(data_root: str | Path | None = None) -> list[Finding]:
+    """What this machine supports: each part of strict isolation, the GPU, the data."""
+    found = sandbox.support()
+    findings = [Finding(part, not why, why or "works") for part, why in found.parts.items()]
+    level = "strict" if found.strict else "basic (with a warning)"
+    findings.append(Finding("isolation by default", found.strict, level))
+    cuda = torch.cuda.is_available()
+    gpu = torch.cuda.get_device_name(0) if cuda else "none: --device auto grades on the CPU"
+    findings.append(Finding(f"GPU (torch {torch.__version__})", cuda, gpu))
+    root = fashion_mnist.resolve_root(data_root)
+    try:
+        fashion_mnist.check_files(root)
+        findings.append(Finding("Fashion-MNIST", True, str(root)))
+    except fashion_mnist.DataError as err:
+        findings.append(Finding("Fashion-MNIST", False, str(err)))
+    return findings
 
 
 def list_assignments() -> list[Assignment]:
@@ -155,6 +228,13 @@ def _assignment(name: str) -> Assignment:
         return get_assignment(name)
     except AssignmentError as err:
         raise GraderError(str(err)) from None
+
+
+def _secrets(assignment: Assignment) -> list[Path]:
+    """The folders of an assignment's checks and of its reference solutions."""
+    modules = {inspect.getmodule(c.run) for c in assignment.checks}
+    modules.add(assignment.reference_module())
+    return sorted({Path(m.__file__).resolve().parent for m in modules if m and m.__file__})
 
 
 def _require_data(root: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -26,6 +27,11 @@ def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s",
     )
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"WARNING: {message}", err=True)
 
 
 @main.command()
@@ -39,7 +45,11 @@ def main() -> None:
 @click.option("--data-root", default=None, help="Folder holding FashionMNIST/raw [GRADER_DATA].")
 @click.option("--seed", default=0, show_default=True, help="Seed for every check's inputs.")
 @click.option("--function", "functions", multiple=True, help="Grade only these functions.")
-def check(submission, assignment, as_json, device, data_root, seed, functions) -> None:
+@click.option(
+    "--isolation", type=click.Choice(["auto", "strict", "basic"]), default="auto",
+    show_default=True, help="How student code is confined; auto is strict where possible.",
+)
+def check(submission, assignment, as_json, device, data_root, seed, functions, isolation) -> None:
     """Grade one SUBMISSION folder and explain every failed check."""
     if not Path(submission).is_dir():  # before anything slow starts
         what = "is a file, not a submission folder" if Path(submission).exists() else "not found"
@@ -53,7 +63,7 @@ def check(submission, assignment, as_json, device, data_root, seed, functions) -
     try:
         result = api.check_submission(
             submission, assignment, device=device, data_root=data_root, seed=seed,
-            functions=functions or None, worker=worker,
+            functions=functions or None, worker=worker, isolation=isolation,
         )
     except (api.GraderError, DataError) as err:
         worker.close()
@@ -65,6 +75,20 @@ def check(submission, assignment, as_json, device, data_root, seed, functions) -
         click.echo(json.dumps(result.to_dict()))
     else:
         click.echo(render.submission(result))
+
+
+@main.command()
+@click.option("--data-root", default=None, help="Folder holding FashionMNIST/raw [GRADER_DATA].")
+def doctor(data_root) -> None:
+    """Say what this machine supports: isolation, GPU, data. Exit 1 if strict is impossible."""
+    from grader import api
+
+    findings = api.diagnose(data_root)
+    width = max(len(f.part) for f in findings)
+    for f in findings:
+        click.echo(f"{'ok  ' if f.ok else 'NO  '} {f.part:<{width}}  {f.detail}")
+    strict = next(f for f in findings if f.part == "isolation by default").ok
+    sys.exit(0 if strict else 1)
 
 
 @main.command()

@@ -56,11 +56,17 @@ class Worker:
         probe_modules: list[str] = (),
         datasets: list[str] = (),
         data_root: str | Path | None = None,
+        isolation: str = "basic",
+        hide: list[str | Path] = (),
     ) -> None:
-        self.configure(probe_modules=probe_modules, datasets=datasets, data_root=data_root)
+        self.configure(
+            probe_modules=probe_modules, datasets=datasets, data_root=data_root,
+            isolation=isolation, hide=hide,
+        )
         self._control: socket.socket | None = None
         self._process: subprocess.Popen | None = None
         self._ready = False
+        self._slot: tuple[int, int] | None = None  # (uid, the descriptor whose lock holds it)
 
     def __enter__(self) -> Worker:
         self.start()
@@ -70,9 +76,15 @@ class Worker:
         self.close()
 
     def configure(
-        self, *, probe_modules: list[str], datasets: list[str] = (), data_root=None
+        self, *, probe_modules: list[str], datasets: list[str] = (), data_root=None,
+        isolation: str = "basic", hide: list[str | Path] = (),
     ) -> None:
-        """Set what the zygote loads; allowed after ``launch``, before ``start``."""
+        """Set what the zygote loads and how it confines children; after ``launch``, before
+        ``start``. ``strict`` isolation hides ``hide`` (and the usual secrets) from children."""
+        if isolation not in ("strict", "basic"):
+            raise ValueError(f"unknown isolation {isolation!r}")
+        self.isolation = isolation
+        self._hide = [str(Path(p).resolve()) for p in hide]
         self._config = {
             "probe_modules": [(name, _source_file(name)) for name in probe_modules],
             "datasets": list(datasets),
@@ -102,7 +114,12 @@ class Worker:
         assert self._control is not None
         self._control.settimeout(_STARTUP_TIMEOUT)
         try:
-            self._control.send(json.dumps(self._config).encode())
+            isolation = self._isolation()
+        except OSError as err:
+            self.close()
+            raise WorkerError(f"strict isolation cannot start: {err}") from None
+        try:
+            self._control.send(json.dumps({**self._config, "isolation": isolation}).encode())
             ready = json.loads(self._control.recv(1 << 16) or b"{}")
         except (OSError, ValueError):
             ready = {}
@@ -111,6 +128,21 @@ class Worker:
             reason = self._stderr_tail()
             self.close()
             raise WorkerError(f"the worker process failed to start: {reason}")
+
+    def _isolation(self) -> dict:
+        from grader.runner import sandbox
+
+        if self.isolation == "basic":
+            return sandbox.Isolation().to_dict()
+        if self._slot is None:
+            self._slot = sandbox.claim_uid()
+        hide = sorted({*sandbox.secret_folders(), *self._hide})
+        return sandbox.Isolation("strict", uid=self._slot[0], hide=tuple(hide)).to_dict()
+
+    @property
+    def uid(self) -> int | None:
+        """The unprivileged uid student code runs as under strict isolation."""
+        return self._slot[0] if self._slot else None
 
     def spawn(self, submission: Path, limits: Limits | None = None) -> Child:
         """Fork a fresh child that will serve requests for ``submission``."""
@@ -161,6 +193,9 @@ class Worker:
                 self._process.kill()
                 self._process.wait()
             self._process, self._ready = None, False
+        if self._slot is not None:
+            os.close(self._slot[1])  # the uid is free for another worker
+            self._slot = None
 
     def _stderr_tail(self) -> str:
         if self._process is None or self._process.stderr is None:

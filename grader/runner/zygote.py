@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 # Forked children hang in OpenMP if the parent ever ran a multi-threaded op: one thread, first.
@@ -26,7 +28,7 @@ torch.set_num_interop_threads(1)
 import importlib  # noqa: E402
 import importlib.util  # noqa: E402
 
-from grader.runner import child, datasets  # noqa: E402
+from grader.runner import child, datasets, sandbox, seccomp  # noqa: E402
 
 _exited: dict[int, int] = {}  # pid -> raw wait status, filled by the SIGCHLD handler
 _children: set[int] = set()  # children spawned and not yet reported as exited
@@ -56,6 +58,7 @@ def _prctl(option: int, value: int) -> None:
 
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+_SETUP_TIMEOUT = 10.0  # seconds for a child to fork, isolate itself and say so
 
 
 def _vm_size() -> int:
@@ -74,8 +77,15 @@ def _limit(resource_id: int, value: int) -> None:
         pass
 
 
-def _enter_child(sock: socket.socket, request: dict, probe_modules: dict) -> None:
-    """In the forked child: detach, limit, redirect output, then serve the parent."""
+def _enter_child(
+    sock: socket.socket, request: dict, probe_modules: dict, isolation: sandbox.Isolation,
+    ready: int,
+) -> None:
+    """In the forked child: detach, limit, redirect output, isolate, then serve the parent.
+
+    ``ready`` is a pipe to the zygote: one line, ``ok`` or what went wrong, once the child is
+    confined and before it runs any student code.
+    """
     os.setsid()  # its own process group: the parent kills the whole group on timeout
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -91,29 +101,103 @@ def _enter_child(sock: socket.socket, request: dict, probe_modules: dict) -> Non
         pass
     _limit(resource.RLIMIT_AS, _vm_size() + limits["memory_bytes"])
     scratch = Path(request["scratch"])
-    os.chdir(scratch)
     out = os.open(scratch / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(out, 1)
     os.dup2(out, 2)
-    child.run(sock, Path(request["submission"]), probe_modules)
+    os.close(out)
+    os.close(devnull)
+    submission = Path(request["submission"])
+    if isolation.level == "strict":
+        _limit(resource.RLIMIT_NPROC, sandbox.PROCESSES)  # counted for the slot's uid
+        try:
+            submission, work = sandbox.enter(isolation, submission, scratch)
+        except OSError as err:
+            _tell(ready, f"strict isolation failed: {err}")
+            os._exit(71)
+        pid = os.fork()  # the first process of the new pid namespace runs the student's code
+        if pid:
+            _supervise(pid, sock, ready)
+        try:
+            sandbox.confine(isolation, work, keep=(0, 1, 2, sock.fileno(), ready))
+        except OSError as err:
+            _tell(ready, f"strict isolation failed: {err}")
+            os._exit(71)
+        os.environ.update(HOME=str(work), TMPDIR=str(work))
+        tempfile.tempdir = str(work)
+    else:
+        os.chdir(scratch)
+    _tell(ready, "ok")
+    os.close(ready)
+    child.run(sock, submission, probe_modules)
 
 
-def _spawn(control: socket.socket, request: dict, fds: list[int], probe_modules: dict) -> None:
+def _supervise(pid: int, sock: socket.socket, ready: int) -> None:
+    """Outside the pid namespace: wait for its first process and end the way it ended."""
+    sock.close()  # the parent must see the connection close when the child dies
+    os.close(ready)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(70)
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
+
+
+def _tell(fd: int, line: str) -> None:
+    try:
+        os.write(fd, line.encode()[:4000] + b"\n")
+    except OSError:
+        pass
+
+
+def _spawn(
+    control: socket.socket, request: dict, fds: list[int], probe_modules: dict,
+    isolation: sandbox.Isolation,
+) -> None:
     if len(fds) != 1:
         for fd in fds:
             os.close(fd)
         control.send(json.dumps({"error": "spawn needs exactly one descriptor"}).encode())
         return
+    read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         control.close()
-        _enter_child(socket.socket(fileno=fds[0]), request, probe_modules)
+        os.close(read)
+        _enter_child(socket.socket(fileno=fds[0]), request, probe_modules, isolation, write)
         os._exit(0)  # not reached: child.run exits
     os.close(fds[0])
+    os.close(write)
     _children.add(pid)
-    control.send(json.dumps({"pid": pid}).encode())
+    said = _read_line(read, _SETUP_TIMEOUT)
+    os.close(read)
+    if said == "ok":
+        control.send(json.dumps({"pid": pid}).encode())
+    else:
+        _kill_group(pid)
+        control.send(json.dumps({"error": said or "the child ended while being set up"}).encode())
+
+
+def _read_line(fd: int, timeout: float) -> str:
+    deadline = _monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        left = deadline - _monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return "the child took too long to set up"
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").strip()
 
 
 def _status(control: socket.socket, pid: int, wait: float) -> None:
@@ -171,6 +255,9 @@ def main(argv: list[str]) -> int:
     if config is None:  # the parent went away before configuring us
         return 0
     probe_modules = {name: _load(name, path) for name, path in config["probe_modules"]}
+    isolation = sandbox.Isolation.from_dict(config["isolation"])
+    if isolation.level == "strict":
+        seccomp.available()  # loads libseccomp now: children cannot run ldconfig to find it
     for module in probe_modules.values():
         # torch's lazy first-use costs, paid once here rather than in every child
         getattr(module, "warm_up", lambda: None)()
@@ -188,7 +275,7 @@ def main(argv: list[str]) -> int:
             return 0
         request = json.loads(message)
         if request["op"] == "spawn":
-            _spawn(control, request, fds, probe_modules)
+            _spawn(control, request, fds, probe_modules, isolation)
         elif request["op"] == "status":
             _status(control, int(request["pid"]), float(request["wait"]))
 
