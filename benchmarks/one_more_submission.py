@@ -1,4 +1,5 @@
-"""How much grading one more submission costs, as a ratio to a fresh Python importing torch.
+"""How much grading one more submission costs, as a ratio to a fresh Python importing torch,
+and what strict isolation adds to each submission over basic.
 
 Run: .venv/bin/python benchmarks/one_more_submission.py [--repeat N] [--data-root DIR]
 Prints a markdown table. Timings are medians of N runs, on whatever machine runs it.
@@ -30,6 +31,22 @@ def reference_submission(folder: Path) -> Path:
     return folder
 
 
+def child_cost(submission: Path, isolation: str, repeat: int) -> float:
+    """The per-submission cost of the runner alone: what isolation adds shows here."""
+    from grader.runner.worker import Worker
+
+    message = {"op": "import", "file": "linear_regression.py", "functions": []}
+    with Worker(probe_modules=["grader.runner.probes"], isolation=isolation) as worker:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            child = worker.spawn(submission)
+            child.request(message, timeout=20)
+            child.close()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
@@ -42,18 +59,23 @@ def main() -> None:
     rows = [("a fresh `python -c 'import torch'`", floor)]
     with tempfile.TemporaryDirectory() as tmp:
         submission = reference_submission(Path(tmp))
-        for name, functions in (("linreg", None), ("softmax", None)):
-            with Grader(name, device="cpu", data_root=args.data_root) as grader:
+        for name, isolation in (("linreg", "strict"), ("linreg", "basic"), ("softmax", "strict")):
+            with Grader(name, device="cpu", data_root=args.data_root,
+                        isolation=isolation) as grader:
                 start = time.perf_counter()
-                grader.grade(submission, functions=functions)
-                rows.append((f"first {name} submission, worker start included",
+                grader.grade(submission)
+                rows.append((f"first {name} submission ({isolation}), worker start included",
                              time.perf_counter() - start))
                 times = []
                 for _ in range(args.repeat):
                     start = time.perf_counter()
-                    grader.grade(submission, functions=functions)
+                    grader.grade(submission)
                     times.append(time.perf_counter() - start)
-                rows.append((f"one more {name} submission", statistics.median(times)))
+                rows.append((f"one more {name} submission ({isolation})",
+                             statistics.median(times)))
+        for isolation in ("strict", "basic"):
+            rows.append((f"fork, isolate, import and close one child ({isolation})",
+                         child_cost(submission, isolation, args.repeat * 4)))
     print("| what | seconds | ratio to a fresh torch import |")
     print("|---|---|---|")
     for what, seconds in rows:

@@ -147,6 +147,11 @@ class Grader:
             functions=functions,
         )
 
+    @property
+    def sandbox_uid(self) -> int | None:
+        """The unprivileged uid student code runs as (strict isolation, once started)."""
+        return self._worker.uid
+
     def close(self) -> None:
         self._worker.close()
         self._started = False
