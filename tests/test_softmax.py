@@ -252,6 +252,15 @@ MISTAKES = {
         """, "accuracy",
         {("softmax_cross_entropy", "rules"): FROM_SCRATCH},
     ),
+    "softmax_cross_entropy built on the stand-ins of cross_entropy and softmax": Mistake(
+        # The stand-ins call F.nll_loss and torch.softmax: a traced run must not blame them on
+        # the student, so only the instability of a log of a softmax costs points here.
+        "softmax_cross_entropy", """
+        def softmax_cross_entropy(logits, y):
+            return cross_entropy(softmax(logits), y)
+        """, "accuracy",
+        {("softmax_cross_entropy", "stability"): "never take the log of a softmax"},
+    ),
     "softmax_cross_entropy with torch.gather is right": Mistake(
         "softmax_cross_entropy", """
         def softmax_cross_entropy(logits, y):
