@@ -239,7 +239,9 @@ def _secrets(assignment: Assignment) -> list[Path]:
     """The folders of an assignment's checks and of its reference solutions."""
     modules = {inspect.getmodule(c.run) for c in assignment.checks}
     modules.add(assignment.reference_module())
-    return sorted({Path(m.__file__).resolve().parent for m in modules if m and m.__file__})
+    own = Path(__file__).resolve().parent  # shared check helpers live in grader/: not secret
+    folders = {Path(m.__file__).resolve().parent for m in modules if m and m.__file__}
+    return sorted(f for f in folders if f != own)
 
 
 def _require_data(root: Path) -> None:

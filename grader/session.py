@@ -7,6 +7,8 @@ check never takes the others down with it.
 from __future__ import annotations
 
 import ast
+import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,11 @@ import torch
 
 from grader.assignment import Assignment
 from grader.results import Outcome
-from grader.runner.worker import Child, ChildDied, ChildTimeout, Limits, Worker
+from grader.runner.sandbox import Isolation
+from grader.runner.worker import Child, ChildDied, ChildTimeout, Limits, Worker, WorkerError
 
 MAX_SOURCE_BYTES = 1 * 2**20
+MAX_SUBMISSION_BYTES = Isolation.submission_bytes  # the folder, copied into the box
 IMPORT_TIMEOUT = 20.0  # seconds for the student's module-level code
 
 
@@ -121,6 +125,13 @@ class Session:
             return Unavailable(Outcome.ERROR, f"{name} must be a regular file, not a link")
         if not path.exists():
             return Unavailable(Outcome.MISSING, f"{name} not found in the submission")
+        total = _folder_bytes(self.submission)
+        if total > MAX_SUBMISSION_BYTES:
+            return Unavailable(
+                Outcome.ERROR,
+                f"the submission folder holds {total / 2**20:.0f} MiB; the limit is "
+                f"{MAX_SUBMISSION_BYTES // 2**20} MiB (leave data and checkpoints out)",
+            )
         data = path.read_bytes()
         if len(data) > MAX_SOURCE_BYTES:
             return Unavailable(Outcome.ERROR, f"{name} is {len(data)} bytes; the limit is 1 MiB")
@@ -149,6 +160,12 @@ class Session:
             self.close()
             self._unavailable = Unavailable(Outcome.ERROR, f"importing {name} crashed: {died}")
             return
+        except WorkerError as err:  # the grader's trouble, reported on this submission alone
+            self.close()
+            self._unavailable = Unavailable(
+                Outcome.ERROR, f"the grader could not start this submission: {err}"
+            )
+            return
         if "error" in reply:
             problem = _problem(name, reply["error"])
             self._unavailable = Unavailable(
@@ -173,12 +190,26 @@ class Session:
             self.close()  # a child that died between requests still has a scratch folder
             try:
                 reply = self._spawn_and_import()
-            except (ChildTimeout, ChildDied) as err:
+            except (ChildTimeout, ChildDied, WorkerError) as err:
                 self.close()
                 raise StudentError(f"the submission could not be restarted: {err}") from None
             if "error" in reply:
                 raise StudentError("the submission failed to import on a restart")
         return self._child
+
+
+def _folder_bytes(folder: Path) -> int:
+    """The size of the regular files in ``folder``, links not followed."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                info = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total
 
 
 def _problem(function: str, error: dict) -> StudentProblem:

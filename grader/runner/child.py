@@ -39,6 +39,7 @@ class _Child:
         self.functions: list[str] = []
 
     def serve(self) -> None:
+        me = os.getpid()
         while True:
             try:
                 request, _ = wire.decode(wire.recv(self.sock))
@@ -47,6 +48,9 @@ class _Child:
             if request.get("op") == "exit":
                 return
             reply = self._answer(request)
+            if os.getpid() != me:  # a copy that student code forked never answers or reads
+                os._exit(0)
+            reply["id"] = request.get("id")
             try:
                 payload, _ = wire.encode(reply)
             except BaseException as err:  # a returned object whose conversion raised

@@ -52,13 +52,15 @@ class Isolation:
         level: ``strict`` or ``basic`` (a separate process with rlimits only).
         uid: the slot's unprivileged uid (and gid), strict only.
         hide: folders replaced by an empty tmpfs in the child's view (secrets).
-        scratch_bytes: the size of the writable ``work`` tmpfs.
+        scratch_bytes: what student code may write in ``work``.
+        submission_bytes: room for the copy of the submission.
     """
 
     level: str = "basic"
     uid: int | None = None
     hide: tuple[str, ...] = ()
     scratch_bytes: int = 64 * 2**20
+    submission_bytes: int = 32 * 2**20  # the parent refuses larger submission folders
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -172,8 +174,8 @@ def enter(isolation: Isolation, submission: Path, scratch: Path) -> tuple[Path, 
             _bind(sources[path], path)
     box = scratch
     os.makedirs(box, exist_ok=True)
-    _mount("tmpfs", str(box), "tmpfs", MS_NOSUID | MS_NODEV,
-           f"size={isolation.scratch_bytes},mode=0755")
+    size = isolation.scratch_bytes + isolation.submission_bytes
+    _mount("tmpfs", str(box), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0755")
     # A copy, not a bind: readable by the slot's uid whatever the originals' modes, owned by
     # root so it cannot be changed, and the very files the parent read.
     _copy_tree(original, box / "submission")

@@ -164,6 +164,10 @@ class Worker:
             raise WorkerError(f"the worker could not fork: {reply.get('error')}")
         return Child(self, int(reply["pid"]), ours, scratch)
 
+    def kill(self, pid: int) -> None:
+        """SIGKILL a child's process group and every process of its pid namespace."""
+        self._ask({"op": "kill", "pid": pid})
+
     def exit_status(self, pid: int, wait: float) -> dict:
         return self._ask({"op": "status", "pid": pid, "wait": wait}, timeout=wait + 10)
 
@@ -192,6 +196,8 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+            if self._process.stderr is not None:
+                self._process.stderr.close()
             self._process, self._ready = None, False
         if self._slot is not None:
             os.close(self._slot[1])  # the uid is free for another worker
@@ -213,6 +219,7 @@ class Child:
     def __init__(self, worker: Worker, pid: int, sock: socket.socket, scratch: Path) -> None:
         self.worker, self.pid, self._sock, self.scratch = worker, pid, sock, scratch
         self.alive = True
+        self._requests = 0
 
     def request(self, message: dict, timeout: float) -> Any:
         """Send one request; the decoded reply, or ``ChildTimeout`` / ``ChildDied``."""
@@ -220,13 +227,17 @@ class Child:
 
         if not self.alive:
             raise ChildDied("the process had already ended")
-        payload, _ = wire.encode(message)
+        self._requests += 1
+        payload, _ = wire.encode({**message, "id": self._requests})
         deadline = time.monotonic() + timeout
         try:
             self._sock.settimeout(timeout)
             wire.send(self._sock, payload)
-            self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            reply, _ = wire.decode(wire.recv(self._sock))
+            while True:  # a reply to an earlier request (sent by a forked copy) is dropped
+                self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                reply, _ = wire.decode(wire.recv(self._sock))
+                if not isinstance(reply, dict) or reply.get("id") == self._requests:
+                    break
         except TimeoutError:
             self.kill()
             raise ChildTimeout(f"no answer within {timeout:g} s") from None
@@ -238,6 +249,7 @@ class Child:
         if not isinstance(reply, dict) or not ({"ok", "error"} & reply.keys()):
             self.kill()
             raise ChildDied("it sent a reply that is not a result")
+        reply.pop("id")
         return reply
 
     def output_tail(self) -> str:
@@ -252,12 +264,9 @@ class Child:
 
     def kill(self) -> None:
         if self.alive:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             self.alive = False
             try:
+                self.worker.kill(self.pid)
                 self.worker.exit_status(self.pid, wait=2.0)
             except WorkerError:
                 pass
@@ -285,8 +294,8 @@ class Child:
         except WorkerError:
             return "the process ended"
         try:
-            os.killpg(self.pid, signal.SIGKILL)  # whatever it started goes with it
-        except (ProcessLookupError, PermissionError):
+            self.worker.kill(self.pid)  # whatever it started goes with it
+        except WorkerError:
             pass
         if "signal" in status:
             name = signal.Signals(status["signal"]).name

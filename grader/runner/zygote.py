@@ -32,6 +32,7 @@ from grader.runner import child, datasets, sandbox, seccomp  # noqa: E402
 
 _exited: dict[int, int] = {}  # pid -> raw wait status, filled by the SIGCHLD handler
 _children: set[int] = set()  # children spawned and not yet reported as exited
+_inits: dict[int, int] = {}  # child -> a pidfd of its pid namespace's first process (strict)
 
 
 def _reap(signum, frame) -> None:
@@ -92,7 +93,6 @@ def _enter_child(
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized output fails a write, not the child
     limits = request["limits"]
     _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
     _limit(resource.RLIMIT_NOFILE, limits["open_files"])
     cpu = limits["cpu_seconds"]
     try:
@@ -116,8 +116,10 @@ def _enter_child(
         except OSError as err:
             _tell(ready, f"strict isolation failed: {err}")
             os._exit(71)
+        _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])  # after copying the submission
         pid = os.fork()  # the first process of the new pid namespace runs the student's code
         if pid:
+            _tell(ready, f"init {pid}")  # the zygote kills it by pid: it may leave the group
             _supervise(pid, sock, ready)
         try:
             sandbox.confine(isolation, work, keep=(0, 1, 2, sock.fileno(), ready))
@@ -127,6 +129,7 @@ def _enter_child(
         os.environ.update(HOME=str(work), TMPDIR=str(work))
         tempfile.tempdir = str(work)
     else:
+        _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
         os.chdir(scratch)
     _tell(ready, "ok")
     os.close(ready)
@@ -177,27 +180,37 @@ def _spawn(
     os.close(fds[0])
     os.close(write)
     _children.add(pid)
-    said = _read_line(read, _SETUP_TIMEOUT)
+    lines = _read_lines(read, _SETUP_TIMEOUT)
     os.close(read)
-    if said == "ok":
-        control.send(json.dumps({"pid": pid}).encode())
+    reply: dict = {"pid": pid}
+    if lines and lines[0].startswith("init "):
+        try:
+            _inits[pid] = os.pidfd_open(int(lines.pop(0).split()[1]))
+        except (OSError, ValueError):
+            lines = ["the child ended while being set up"]
+    if lines == ["ok"]:
+        control.send(json.dumps(reply).encode())
     else:
-        _kill_group(pid)
-        control.send(json.dumps({"error": said or "the child ended while being set up"}).encode())
+        _kill(pid)
+        said = lines[-1] if lines else "the child ended while being set up"
+        control.send(json.dumps({"error": said}).encode())
 
 
-def _read_line(fd: int, timeout: float) -> str:
+def _read_lines(fd: int, timeout: float) -> list[str]:
+    """The lines written to the pipe until ``ok``, an error, or its last writer closing it."""
     deadline = _monotonic() + timeout
     data = b""
-    while b"\n" not in data:
+    while True:
+        lines = data.decode(errors="replace").splitlines()
+        if data.endswith(b"\n") and lines and not lines[-1].startswith("init "):
+            return lines
         left = deadline - _monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return "the child took too long to set up"
+            return [*lines, "the child took too long to set up"]
         chunk = os.read(fd, 4096)
         if not chunk:
-            break
+            return lines
         data += chunk
-    return data.decode(errors="replace").strip()
 
 
 def _status(control: socket.socket, pid: int, wait: float) -> None:
@@ -209,6 +222,7 @@ def _status(control: socket.socket, pid: int, wait: float) -> None:
     status = _exited.pop(pid, None)
     reply: dict = {"running": status is None}
     if status is not None:
+        _kill_init(pid, release=True)  # a supervisor killed alone must not leave its namespace
         if os.WIFSIGNALED(status):
             reply["signal"] = os.WTERMSIG(status)
         else:
@@ -233,11 +247,28 @@ def _load(name: str, path: str | None):
     return module
 
 
-def _kill_group(pid: int) -> None:
+def _kill(pid: int) -> None:
+    """Kill a child's process group and, under strict isolation, the first process of its pid
+    namespace, which student code can take out of the group; every process it started dies too.
+    """
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    _kill_init(pid, release=False)
+
+
+def _kill_init(pid: int, release: bool) -> None:
+    """Through a pidfd, so a recycled pid can never be hit."""
+    pidfd = _inits.pop(pid, None) if release else _inits.get(pid)
+    if pidfd is None:
+        return
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass  # already gone
+    if release:
+        os.close(pidfd)
 
 
 def _monotonic() -> float:
@@ -271,11 +302,14 @@ def main(argv: list[str]) -> int:
             continue
         if not message:  # the parent is gone: take every child with us
             for pid in _children:
-                _kill_group(pid)
+                _kill(pid)
             return 0
         request = json.loads(message)
         if request["op"] == "spawn":
             _spawn(control, request, fds, probe_modules, isolation)
+        elif request["op"] == "kill":
+            _kill(int(request["pid"]))
+            control.send(b'{"killed": true}')
         elif request["op"] == "status":
             _status(control, int(request["pid"]), float(request["wait"]))
 
