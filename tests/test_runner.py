@@ -73,8 +73,7 @@ def worker():
 def child(worker, make_submission):
     folder = make_submission({"student.py": STUDENT})
     c = worker.spawn(folder)
-    reply = c.request({"op": "import", "file": "student.py", "functions": FUNCTIONS,
-                       "reference": "reference.linear_regression"}, timeout=20)
+    reply = c.request({"op": "import", "file": "student.py", "functions": FUNCTIONS}, timeout=20)
     assert reply == {"ok": {"defined": FUNCTIONS}}
     yield c
     c.close()
