@@ -79,7 +79,7 @@ def main() -> None:
     print("| what | seconds | ratio to a fresh torch import |")
     print("|---|---|---|")
     for what, seconds in rows:
-        print(f"| {what} | {seconds:.2f} | {seconds / floor:.2f}x |")
+        print(f"| {what} | {seconds:.3f} | {seconds / floor:.3f}x |")
 
 
 if __name__ == "__main__":

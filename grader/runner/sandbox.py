@@ -205,8 +205,11 @@ def _copy_tree(source: int, target: Path) -> None:
             os.chmod(target / entry.name, 0o644)
 
 
-def confine(isolation: Isolation, work: Path, keep: tuple[int, ...]) -> None:
-    """In the first process of the new pid namespace: drop to the slot uid and lock in."""
+def confine(isolation: Isolation, work: Path, keep: tuple[int, ...], rules=None) -> None:
+    """In the first process of the new pid namespace: drop to the slot uid and lock in.
+
+    ``rules`` is a seccomp filter from ``seccomp.prepare()``, built once in the zygote.
+    """
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _close_all_but(keep)
     os.chdir(work)
@@ -218,7 +221,7 @@ def confine(isolation: Isolation, work: Path, keep: tuple[int, ...]) -> None:
     devices = {"/dev/null": landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE}
     devices.update({str(p): landlock.FILE_RIGHTS for p in Path("/dev").glob("nvidia*")})
     landlock.restrict(read=["/"], write=[str(work)], files=devices)
-    seccomp.install()
+    seccomp.install(rules)
 
 
 def _bind(fd: int, target: str) -> None:

@@ -39,8 +39,8 @@ def available() -> str:
     return ""
 
 
-def install() -> None:
-    """Load the filter into this process (no_new_privs must be set, or the caller be root)."""
+def prepare():
+    """The filter, built once (in the zygote) and loaded by each child with ``install``."""
     import pyseccomp as sc
 
     deny = sc.ERRNO(errno.EPERM)
@@ -57,4 +57,9 @@ def install() -> None:
     rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for call in ("socket", "socketpair"):
         rules.add_rule(deny, call, sc.Arg(0, sc.NE, socket.AF_UNIX))
-    rules.load()
+    return rules
+
+
+def install(rules=None) -> None:
+    """Load the filter into this process (no_new_privs must be set, or the caller be root)."""
+    (rules or prepare()).load()

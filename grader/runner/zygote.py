@@ -32,6 +32,7 @@ from grader.runner import child, datasets, sandbox, seccomp  # noqa: E402
 
 _exited: dict[int, int] = {}  # pid -> raw wait status, filled by the SIGCHLD handler
 _children: set[int] = set()  # children spawned and not yet reported as exited
+_seccomp_rules: list = []  # the strict children's filter, built once
 _inits: dict[int, int] = {}  # child -> a pidfd of its pid namespace's first process (strict)
 
 
@@ -122,7 +123,8 @@ def _enter_child(
             _tell(ready, f"init {pid}")  # the zygote kills it by pid: it may leave the group
             _supervise(pid, sock, ready)
         try:
-            sandbox.confine(isolation, work, keep=(0, 1, 2, sock.fileno(), ready))
+            sandbox.confine(isolation, work, keep=(0, 1, 2, sock.fileno(), ready),
+                            rules=_seccomp_rules[0])
         except OSError as err:
             _tell(ready, f"strict isolation failed: {err}")
             os._exit(71)
@@ -288,7 +290,7 @@ def main(argv: list[str]) -> int:
     probe_modules = {name: _load(name, path) for name, path in config["probe_modules"]}
     isolation = sandbox.Isolation.from_dict(config["isolation"])
     if isolation.level == "strict":
-        seccomp.available()  # loads libseccomp now: children cannot run ldconfig to find it
+        _seccomp_rules.append(seccomp.prepare())  # children cannot run ldconfig to find it
     for module in probe_modules.values():
         # torch's lazy first-use costs, paid once here rather than in every child
         getattr(module, "warm_up", lambda: None)()
