@@ -4,10 +4,11 @@ The parent decides what to hide (``Isolation``); the zygote's forked child appli
 before any student code runs. ``enter`` (still root, in the process the worker knows) makes new
 mount, pid, network, IPC and UTS namespaces and builds the file system view: empty tmpfs over
 every hidden folder, read-only binds to put back what Python needs, and a box at the scratch path
-holding the submission (read-only) and ``work`` (a small writable tmpfs). ``confine`` runs in its
-forked child, the first process of the new pid namespace, so that killing it ends every process
-student code starts: it mounts a fresh /proc, closes inherited descriptors, becomes the slot's
-unprivileged uid, then locks itself in with Landlock and seccomp, which nothing can lift.
+holding a root-owned copy of the submission and ``work``, the only writable folder. ``confine``
+runs in its forked child, the first process of the new pid namespace, so that killing it ends
+every process student code starts: it mounts a fresh /proc, closes inherited descriptors,
+becomes the slot's unprivileged uid, then locks itself in with Landlock and seccomp, which
+nothing can lift.
 
 This module does not import torch; ``support()`` tells what this machine allows.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import json
 import os
 import shutil
 import sys
@@ -90,19 +92,18 @@ def support() -> Support:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(read)
-        parts = _try_each()
-        os.write(write, repr(parts).encode())
-        os._exit(0)
+        try:  # the copy must never return into the caller's code
+            os.close(read)
+            os.write(write, json.dumps(_try_each()).encode())
+        finally:
+            os._exit(0)
     os.close(write)
     with os.fdopen(read, "rb") as f:
         text = f.read().decode()
     os.waitpid(pid, 0)
     try:
-        import ast
-
-        return Support(ast.literal_eval(text))
-    except (ValueError, SyntaxError):
+        return Support(json.loads(text))
+    except ValueError:
         return Support({"a probe process": "it crashed"})
 
 

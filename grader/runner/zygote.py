@@ -151,7 +151,10 @@ def _supervise(pid: int, sock: socket.socket, ready: int) -> None:
         except ChildProcessError:
             os._exit(70)
     if os.WIFSIGNALED(status):
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        try:
+            signal.signal(os.WTERMSIG(status), signal.SIG_DFL)  # not allowed for SIGKILL
+        except (OSError, ValueError):
+            pass
         os.kill(os.getpid(), os.WTERMSIG(status))
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
 
@@ -175,10 +178,12 @@ def _spawn(
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
-        control.close()
-        os.close(read)
-        _enter_child(socket.socket(fileno=fds[0]), request, probe_modules, isolation, write)
-        os._exit(0)  # not reached: child.run exits
+        try:  # a forked copy must never return into the zygote's loop
+            control.close()
+            os.close(read)
+            _enter_child(socket.socket(fileno=fds[0]), request, probe_modules, isolation, write)
+        finally:
+            os._exit(70)  # not reached when all goes well: child.run exits
     os.close(fds[0])
     os.close(write)
     _children.add(pid)
@@ -194,6 +199,7 @@ def _spawn(
         control.send(json.dumps(reply).encode())
     else:
         _kill(pid)
+        _kill_init(pid, release=True)
         said = lines[-1] if lines else "the child ended while being set up"
         control.send(json.dumps({"error": said}).encode())
 
