@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.runner import sandbox
+
 _STARTUP_TIMEOUT = 120.0  # seconds; importing torch and loading Fashion-MNIST on a busy machine
 _OUTPUT_TAIL = 2000  # characters of the child's printed output kept for a message
 
@@ -130,8 +132,6 @@ class Worker:
             raise WorkerError(f"the worker process failed to start: {reason}")
 
     def _isolation(self) -> dict:
-        from grader.runner import sandbox
-
         if self.isolation == "basic":
             return sandbox.Isolation().to_dict()
         if self._slot is None:

@@ -32,7 +32,7 @@ from grader.runner import child, datasets, sandbox, seccomp  # noqa: E402
 
 _exited: dict[int, int] = {}  # pid -> raw wait status, filled by the SIGCHLD handler
 _children: set[int] = set()  # children spawned and not yet reported as exited
-_seccomp_rules: list = []  # the strict children's filter, built once
+_seccomp_rules = None  # the strict children's seccomp filter, built once in main()
 _inits: dict[int, int] = {}  # child -> a pidfd of its pid namespace's first process (strict)
 
 
@@ -124,7 +124,7 @@ def _enter_child(
             _supervise(pid, sock, ready)
         try:
             sandbox.confine(isolation, work, keep=(0, 1, 2, sock.fileno(), ready),
-                            rules=_seccomp_rules[0])
+                            rules=_seccomp_rules)
         except OSError as err:
             _tell(ready, f"strict isolation failed: {err}")
             os._exit(71)
@@ -286,6 +286,7 @@ def _monotonic() -> float:
 
 
 def main(argv: list[str]) -> int:
+    global _seccomp_rules
     control = socket.socket(fileno=int(argv[0]))
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the grader, and so do its children
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphaned grandchildren are reparented here and reaped
@@ -296,7 +297,7 @@ def main(argv: list[str]) -> int:
     probe_modules = {name: _load(name, path) for name, path in config["probe_modules"]}
     isolation = sandbox.Isolation.from_dict(config["isolation"])
     if isolation.level == "strict":
-        _seccomp_rules.append(seccomp.prepare())  # children cannot run ldconfig to find it
+        _seccomp_rules = seccomp.prepare()  # children cannot run ldconfig to find it
     for module in probe_modules.values():
         # torch's lazy first-use costs, paid once here rather than in every child
         getattr(module, "warm_up", lambda: None)()
