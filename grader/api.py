@@ -13,16 +13,13 @@ import torch
 
 from grader.assignment import Assignment, get_assignment, load_assignments
 from grader.data import fashion_mnist
+from grader.errors import GraderError
 from grader.grading import grade
 from grader.results import SubmissionResult
 from grader.runner import sandbox
 from grader.runner.worker import Worker
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "student_template"
-
-
-class GraderError(Exception):
-    """A usage problem the user can fix: the message is one line saying how."""
 
 
 class IsolationWarning(UserWarning):
@@ -203,6 +200,14 @@ def diagnose(data_root: str | Path | None = None) -> list[Finding]:
     except fashion_mnist.DataError as err:
         findings.append(Finding("Fashion-MNIST", False, str(err)))
     return findings
+
+
+def load(name: str, *, data_root: str | Path | None = None) -> Assignment:
+    """The assignment called ``name``, once its data is known to be there."""
+    assignment = _assignment(name)
+    if assignment.datasets:
+        _require_data(fashion_mnist.resolve_root(data_root))
+    return assignment
 
 
 def list_assignments() -> list[Assignment]:

@@ -77,6 +77,56 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
         click.echo(render.submission(result))
 
 
+DB_HELP = "Gradebook, any SQLAlchemy URL [GRADER_DB, else sqlite:///grades.db]."
+
+
+@main.command()
+@click.argument("root", type=click.Path(path_type=str))
+@click.option("--assignment", "-a", required=True, help="The assignment to grade against.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once  [default: one per core]")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--regrade", is_flag=True, help="Grade again what this version already graded.")
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+    help="Where the students' code runs.",
+)
+@click.option("--data-root", default=None, help="Folder holding FashionMNIST/raw [GRADER_DATA].")
+@click.option("--seed", default=0, show_default=True, help="Seed for every check's inputs.")
+@click.option(
+    "--isolation", type=click.Choice(["auto", "strict", "basic"]), default="auto",
+    show_default=True, help="How student code is confined; auto is strict where possible.",
+)
+def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolation) -> None:
+    """Grade every submission under ROOT (a folder or a .zip per student) into the gradebook.
+
+    Already graded submissions are skipped, so an interrupted batch resumes where it stopped.
+    Exits 1 if the grader itself failed on a submission (a crashed run, retried next time).
+    """
+    from grader.batch.executor import ExecutorError
+    from grader.batch.run import BatchError, Options, run_batch
+    from grader.errors import GraderError
+    from grader.gradebook import Gradebook, GradebookError, RunStatus
+    from grader.progress import BatchProgress
+
+    options = Options(assignment, jobs=jobs, regrade=regrade, device=device,
+                      data_root=data_root, seed=seed, isolation=isolation)
+    try:
+        with Gradebook(db) as gradebook, BatchProgress() as progress:
+            summary = run_batch(root, gradebook, options, on_plan=progress.plan,
+                                on_graded=progress.graded)
+    except (BatchError, GradebookError, ExecutorError, GraderError) as err:
+        _usage_error(str(err))
+    crashed = summary.count(RunStatus.CRASHED)
+    click.echo(
+        f"{summary.assignment} (version {summary.version}): {summary.found} submissions, "
+        f"{summary.count(RunStatus.GRADED)} graded, {summary.skipped} skipped, "
+        f"{summary.count(RunStatus.ERROR)} could not be graded, {crashed} crashed; "
+        f"{summary.below_full_marks} below full marks"
+    )
+    sys.exit(1 if crashed else 0)
+
+
 @main.command()
 @click.option("--data-root", default=None, help="Folder holding FashionMNIST/raw [GRADER_DATA].")
 def doctor(data_root) -> None:

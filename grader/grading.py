@@ -14,6 +14,7 @@ import torch
 from grader.assignment import Assignment, Check
 from grader.compare import CheckFailed
 from grader.results import Category, CheckResult, Outcome, SubmissionResult
+from grader.rules import reachable
 from grader.runner.probes import seed_everything
 from grader.runner.worker import Worker
 from grader.session import Session, StudentProblem
@@ -39,9 +40,46 @@ def grade(
     wanted = set(functions) if functions is not None else None
     checks = [c for c in assignment.checks if wanted is None or c.function in wanted]
     reference = assignment.reference_module()
+    results: list[CheckResult] = []
+    hung: dict[str, CheckResult] = {}  # function -> the check it first timed out in
     with Session(worker, assignment, submission, device=device) as session:
-        results = tuple(run_check(c, session, reference, seed, data_root) for c in checks)
-    return SubmissionResult(assignment.name, student or Path(submission).name, results)
+        for check in checks:
+            blocked = _blocked_by(check, hung, session)
+            if blocked is not None:
+                results.append(_not_run(check, blocked))
+                continue
+            result = run_check(check, session, reference, seed, data_root)
+            if result.status is Outcome.TIMEOUT:
+                hung[check.function] = result
+            results.append(result)
+    return SubmissionResult(assignment.name, student or Path(submission).name, tuple(results))
+
+
+def _blocked_by(check: Check, hung: dict[str, CheckResult], session: Session) -> CheckResult | None:
+    """The timeout that makes ``check`` pointless: a function that hung once is not called again.
+
+    Each more call could cost a full timeout, and a class's batch must finish in minutes whatever
+    one submission does. A check that runs the student's own collaborators (training) is not run
+    either when it would reach a function that hung.
+    """
+    if check.function in hung:
+        return hung[check.function]
+    if not check.own_parts or not hung or session.tree is None:
+        return None
+    reached = reachable(session.tree, check.function)
+    return next((hung[f] for f in sorted(hung) if f in reached), None)
+
+
+def _not_run(check: Check, first: CheckResult) -> CheckResult:
+    if first.function == check.function:
+        why = f"{check.function} already timed out in {first.id}"
+    else:
+        why = f"{check.function} calls your {first.function}, which timed out in {first.id}"
+    return CheckResult(
+        id=check.id, function=check.function, category=check.category, status=Outcome.TIMEOUT,
+        points=0.0, max_points=check.points, title=check.title,
+        message=f"not run: {why} ({first.duration:.0f} s); fix that first", hidden=check.hidden,
+    )
 
 
 def run_check(

@@ -24,22 +24,14 @@ def banned_uses(tree: ast.Module, function: str, banned: tuple[str, ...]) -> lis
 
     ``banned`` holds dotted names; ``torch.Tensor.NAME`` bans the method ``.NAME`` on anything.
     """
-    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    defs = _defs(tree)
     values = _module_values(tree)
     aliases = _aliases(tree)
     methods = {b.rsplit(".", 1)[1] for b in banned if b.startswith("torch.Tensor.")}
     uses: set[Use] = set()
-    seen: set[str] = set()
-    queue = [function]
-    while queue:
-        name = queue.pop()
-        if name in seen or name not in defs:
-            continue
-        seen.add(name)
+    for name in reachable(tree, function):
         local_aliases = {**aliases, **_aliases(defs[name])}
         for sub in ast.walk(defs[name]):
-            if isinstance(sub, ast.Name) and sub.id in defs:
-                queue.append(sub.id)
             # a module-level binding such as `sm = torch.softmax` or `loss = nn.CrossEntropyLoss()`
             bound = isinstance(sub, ast.Name) and sub.id in values
             nodes = ast.walk(values[sub.id]) if bound else ()
@@ -48,6 +40,25 @@ def banned_uses(tree: ast.Module, function: str, banned: tuple[str, ...]) -> lis
                 if found:
                     uses.add(Use(found, sub.lineno, name))
     return sorted(uses, key=lambda u: (u.line, u.name))
+
+
+def reachable(tree: ast.Module, function: str) -> set[str]:
+    """``function`` and every module-level function it names, directly or through others."""
+    defs = _defs(tree)
+    seen: set[str] = set()
+    queue = [function]
+    while queue:
+        name = queue.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        queue.extend(sub.id for sub in ast.walk(defs[name])
+                     if isinstance(sub, ast.Name) and sub.id in defs)
+    return seen
+
+
+def _defs(tree: ast.Module) -> dict[str, ast.AST]:
+    return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 def _banned(node: ast.AST, aliases: dict[str, str], banned, methods: set[str]) -> str | None:

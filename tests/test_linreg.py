@@ -7,6 +7,7 @@ fail; train_linreg's check is the exception, as it trains with the student's own
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,6 +15,7 @@ import torch
 from helpers import LINREG_FILE, TEMPLATE_DIR
 
 from grader.api import Grader
+from grader.assignment import get_assignment
 from grader.results import Category, Outcome, SubmissionResult
 
 TRAIN = "train_linreg_recovers_the_true_parameters"
@@ -357,3 +359,28 @@ def test_a_function_that_returns_to_the_cpu_fails_its_device_check(linreg_submis
     assert {c.id: c.status for c in reference.checks if c.category is Category.DEVICE} == {
         "linreg_stays_on_the_device": Outcome.PASSED}
     assert set(not_passed(result)) == {"linreg_stays_on_the_device"}
+
+
+def test_a_function_that_hangs_is_called_once_not_once_per_check(linreg_submission, data_root):
+    """Every data_iter check, and training, could cost a full timeout: after the first, the rest
+    are not run, and the message says why."""
+    linreg = get_assignment("linreg")
+    assignment = dataclasses.replace(linreg, checks=[
+        dataclasses.replace(c, timeout=1.0) if c.function == "data_iter" else c
+        for c in linreg.checks
+    ])
+    hangs = "def data_iter(batch_size, features, labels):\n    while True:\n        pass\n"
+    with Grader(assignment, device="cpu", data_root=data_root) as grader:
+        result = grader.grade(linreg_submission(data_iter=hangs))
+    first, *rest = [c for c in result.checks if c.function == "data_iter"]
+    assert first.status is Outcome.TIMEOUT and "did not finish in time" in first.message
+    assert len(rest) >= 3
+    assert all(c.status is Outcome.TIMEOUT and c.points == 0 for c in rest)
+    assert all(f"already timed out in {first.id}" in c.message for c in rest)
+    assert sum(c.duration for c in rest) < 0.5
+    train = next(c for c in result.checks if c.id == TRAIN)  # it trains with the student's parts
+    assert train.status is Outcome.TIMEOUT and train.duration < 0.5
+    assert f"train_linreg calls your data_iter, which timed out in {first.id}" in train.message
+    others = {c.id: c.status for c in counted(result)
+              if c.function not in ("data_iter", "train_linreg")}
+    assert set(others.values()) == {Outcome.PASSED}, others

@@ -1,0 +1,246 @@
+"""Where submissions are graded: the batch hands an executor jobs and stores what comes back.
+
+``Executor`` is the whole interface a batch needs, so a distributed engine can replace the local
+one. ``LocalExecutor`` runs a pool of slot processes on this machine: each holds a ``Grader``
+with its own zygote (and, under strict isolation, its own uid), grades one submission at a time,
+and sends the typed result back. Slots never touch the gradebook; a slot that dies costs its
+current submission a crashed result, and a fresh slot takes its place.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import traceback
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from multiprocessing.connection import Connection, wait
+
+from grader.results import SubmissionResult
+
+PR_SET_PDEATHSIG = 1
+
+
+class ExecutorError(Exception):
+    """Grading cannot go on at all (a slot could not start): the message says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every slot needs to build its Grader; plain values, so it can travel to a process."""
+
+    assignment: str
+    data_root: str
+    device: str = "auto"
+    seed: int = 0
+    isolation: str = "strict"  # already chosen by the caller: a slot never falls back
+    hide: tuple[str, ...] = ()
+    threads: int = 1  # torch threads per slot: the cores divided among the slots
+
+
+@dataclass(frozen=True)
+class Job:
+    key: int  # the caller's handle on this submission
+    student: str
+    folder: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One job's outcome: a result, or why there is none."""
+
+    job: Job
+    result: SubmissionResult | None
+    started_at: datetime
+    finished_at: datetime
+    error: str = ""  # why there is no result
+    crashed: bool = False  # the grader failed, not the submission: worth retrying
+    device: str = ""
+    fingerprint: dict = field(default_factory=dict)
+
+
+class Executor(ABC):
+    """Grades jobs somewhere and yields each one's outcome as soon as it is known."""
+
+    def start(self, expected: int) -> None:  # noqa: B027 - optional: most executors need no warm-up
+        """Get ready for about ``expected`` jobs (a local pool starts its imports now)."""
+
+    @abstractmethod
+    def run(self, jobs: Iterable[Job]) -> Iterator[Finished]:
+        """Grade every job; yields one Finished per job, in the order they finish."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop every process this executor started."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Slot:
+    def __init__(self, context, settings: Settings) -> None:
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=_slot_main, args=(theirs, settings), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.job: Job | None = None
+        self.ready = False
+
+
+class LocalExecutor(Executor):
+    """``jobs`` slot processes on this machine (default: one per core)."""
+
+    def __init__(self, settings: Settings, jobs: int | None = None) -> None:
+        self.settings = settings
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self._context = multiprocessing.get_context("spawn")  # torch and threads: never fork
+        self._slots: list[_Slot] = []
+
+    def start(self, expected: int) -> None:
+        while len(self._slots) < min(self.jobs, expected):
+            self._slots.append(_Slot(self._context, self.settings))
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[Finished]:
+        queue = deque(jobs)
+        self.start(len(queue))
+        while queue or any(s.job for s in self._slots):
+            for slot in self._slots:
+                if slot.job is None and queue:
+                    slot.job = queue.popleft()
+                    slot.conn.send(slot.job)
+            busy = [s for s in self._slots if s.job is not None]
+            ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy])
+            for slot in busy:
+                if slot.conn in ready or slot.process.sentinel in ready:
+                    finished = self._collect(slot)
+                    if finished is not None:
+                        yield finished
+
+    def _collect(self, slot: _Slot) -> Finished | None:
+        job = slot.job
+        try:
+            kind, payload = slot.conn.recv()
+        except (EOFError, OSError):
+            kind, payload = "died", None
+        if kind == "ready":
+            slot.ready = True
+            return None
+        if kind == "failed":
+            self.close()
+            raise ExecutorError(f"a grading slot could not start: {payload}")
+        slot.job = None
+        if kind == "done":
+            return payload
+        if not slot.ready:  # dying at start-up would kill every replacement too
+            self.close()
+            raise ExecutorError(f"a grading slot died while starting ({_exit(slot.process)})")
+        self._replace(slot)
+        now = utcnow()
+        return Finished(job, None, now, now, crashed=True,
+                        error=f"the grading slot died ({_exit(slot.process)}) while grading this")
+
+    def _replace(self, slot: _Slot) -> None:
+        slot.process.join(timeout=5)
+        slot.conn.close()
+        self._slots[self._slots.index(slot)] = _Slot(self._context, self.settings)
+
+    def close(self) -> None:
+        for slot in self._slots:
+            try:
+                slot.conn.send(None)  # finish and close the grader: its zygote goes with it
+            except OSError:
+                pass
+        for slot in self._slots:
+            slot.process.join(timeout=10)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
+        self._slots = []
+
+
+def _exit(process) -> str:
+    code = process.exitcode
+    if code is None:
+        return "still running"
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _slot_main(conn: Connection, settings: Settings) -> None:
+    """A slot process: build one Grader, then grade the jobs the parent sends until None."""
+    # A kill -9 of the batch takes the slots with it, and each slot's zygote follows its slot.
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:
+        return
+    from grader.runner.worker import Worker
+
+    worker = Worker()
+    worker.launch()  # the zygote imports torch on one core while this process does on the other
+    try:
+        grader, device, fingerprint = _build(settings, worker)
+    except Exception as err:
+        conn.send(("failed", f"{type(err).__name__}: {err}"))
+        return
+    conn.send(("ready", None))
+    try:
+        while (job := _receive(conn)) is not None:
+            finished, healthy = _grade(grader, job, device, fingerprint)
+            conn.send(("done", finished))
+            if not healthy:  # its worker may be gone: start a fresh one for the next job
+                grader.close()
+                grader, device, fingerprint = _build(settings, None)
+    finally:
+        grader.close()
+
+
+def _receive(conn: Connection) -> Job | None:
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
+
+
+def _build(settings: Settings, worker):
+    import torch
+
+    from grader import fingerprint
+    from grader.api import Grader
+
+    torch.set_num_threads(settings.threads)
+    grader = Grader(
+        settings.assignment, device=settings.device, data_root=settings.data_root,
+        seed=settings.seed, worker=worker, isolation=settings.isolation, hide=settings.hide,
+    )
+    device = grader.device.type
+    return grader, device, fingerprint.environment(device)
+
+
+def _grade(grader, job: Job, device: str, fingerprint: dict) -> tuple[Finished, bool]:
+    from grader.api import GraderError
+
+    started = utcnow()
+    try:
+        result = grader.grade(job.folder, student=job.student)
+    except GraderError as err:  # the folder vanished or cannot be read: the submission's fault
+        return Finished(job, None, started, utcnow(), error=str(err), device=device,
+                        fingerprint=fingerprint), True
+    except Exception as err:
+        detail = traceback.format_exception_only(err)[-1].strip()
+        return Finished(job, None, started, utcnow(), error=f"the grader failed: {detail}",
+                        crashed=True, device=device, fingerprint=fingerprint), False
+    return Finished(job, result, started, utcnow(), device=device,
+                    fingerprint=fingerprint), True

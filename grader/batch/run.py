@@ -1,0 +1,165 @@
+"""Grading a class: find the submissions, skip what is graded, grade the rest, store each run.
+
+Only this process writes to the gradebook, one transaction per submission as its result comes
+in, so a batch killed at any moment leaves whole runs only and the next batch grades the rest.
+A submission that cannot be graded (a corrupt zip, a folder too big) gets an error run of its
+own; nothing a submission does stops the batch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
+from grader.batch.submissions import Submission, SubmissionsError, discover
+from grader.gradebook import Gradebook, NewRun, RunStatus
+from grader.results import SubmissionResult
+
+
+class BatchError(Exception):
+    """The batch cannot start: the message is one line saying what to fix."""
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One submission's outcome, as the progress display and the summary see it."""
+
+    student: str
+    status: RunStatus
+    score: float = 0.0
+    max_score: float = 0.0
+    error: str = ""
+
+    @property
+    def full_marks(self) -> bool:
+        return self.status is RunStatus.GRADED and self.score >= self.max_score
+
+
+@dataclass
+class BatchSummary:
+    assignment: str
+    version: str
+    found: int = 0
+    skipped: int = 0  # already graded at this version, same content
+    outcomes: list[Graded] = field(default_factory=list)
+
+    def count(self, status: RunStatus) -> int:
+        return sum(g.status is status for g in self.outcomes)
+
+    @property
+    def below_full_marks(self) -> int:
+        return sum(g.status is RunStatus.GRADED and not g.full_marks for g in self.outcomes)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade; every field has the command line's default."""
+
+    assignment: str
+    jobs: int | None = None  # slots; default one per core
+    regrade: bool = False
+    device: str = "auto"
+    data_root: str | Path | None = None
+    seed: int = 0
+    isolation: str = "auto"
+
+
+def run_batch(
+    root: str | Path,
+    gradebook: Gradebook,
+    options: Options,
+    *,
+    executor: Callable[[Settings, int | None], Executor] = LocalExecutor,
+    on_plan: Callable[[int, int], None] = lambda pending, skipped: None,
+    on_graded: Callable[[Graded], None] = lambda graded: None,
+) -> BatchSummary:
+    """Grade every submission under ``root`` that is not graded yet; returns what happened.
+
+    ``on_plan`` hears how many submissions will be graded and skipped, ``on_graded`` hears each
+    outcome as it is stored.
+    """
+    from grader import api  # torch: imported while the slots start theirs
+
+    isolation = api.choose_isolation(options.isolation)
+    with tempfile.TemporaryDirectory(prefix="grader-unpacked-") as unpacked:
+        try:
+            found = discover(Path(root), Path(unpacked))
+        except SubmissionsError as err:
+            raise BatchError(str(err)) from None
+        settings = _settings(options, isolation, gradebook)
+        with executor(settings, options.jobs) as pool:
+            pool.start(len(found))
+            assignment = api.load(options.assignment, data_root=settings.data_root)
+            summary = BatchSummary(assignment.name, assignment.version, found=len(found))
+            done = set() if options.regrade else gradebook.graded(assignment.name,
+                                                                    assignment.version)
+            pending = [s for s in found if (s.student, s.content_hash) not in done]
+            summary.skipped = len(found) - len(pending)
+            on_plan(len(pending), summary.skipped)
+            store = _Store(gradebook, assignment, settings, summary, on_graded)
+            for submission in (s for s in pending if s.problem):
+                store.error(submission)
+            jobs = [Job(i, s.student, str(s.folder)) for i, s in enumerate(pending)
+                    if not s.problem]
+            for finished in pool.run(jobs):
+                store.finished(pending[finished.job.key], finished)
+    return summary
+
+
+def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Settings:
+    from grader.data import fashion_mnist
+
+    jobs = max(1, options.jobs or os.cpu_count() or 1)
+    hide = (str(gradebook.path.parent),) if gradebook.path is not None else ()
+    return Settings(
+        assignment=options.assignment,
+        data_root=str(fashion_mnist.resolve_root(options.data_root).resolve()),
+        device=options.device, seed=options.seed, isolation=isolation, hide=hide,
+        threads=max(1, (os.cpu_count() or 1) // jobs),
+    )
+
+
+class _Store:
+    """Turns each outcome into a run in the gradebook, then tells the caller."""
+
+    def __init__(self, gradebook, assignment, settings, summary, on_graded) -> None:
+        self.gradebook, self.assignment, self.settings = gradebook, assignment, settings
+        self.summary, self.on_graded = summary, on_graded
+
+    def error(self, submission: Submission) -> None:
+        now = utcnow()
+        self._store(submission, RunStatus.ERROR, now, now, error=submission.problem)
+
+    def finished(self, submission: Submission, finished: Finished) -> None:
+        result = finished.result
+        status = RunStatus.GRADED if result is not None else (
+            RunStatus.CRASHED if finished.crashed else RunStatus.ERROR)
+        self._store(submission, status, finished.started_at, finished.finished_at,
+                    result=result, error=finished.error, device=finished.device,
+                    fingerprint=finished.fingerprint)
+
+    def _store(self, submission: Submission, status: RunStatus, started, ended, *,
+               result: SubmissionResult | None = None, error: str = "", device: str = "",
+               fingerprint: dict | None = None) -> None:
+        from grader import fingerprint as environment
+
+        checks = result.checks if result is not None else ()
+        self.gradebook.record(NewRun(
+            student=submission.student, assignment=self.assignment.name,
+            version=self.assignment.version, title=self.assignment.title,
+            content_hash=submission.content_hash, path=str(submission.source),
+            submitted_at=submission.submitted_at, status=status, started_at=started,
+            finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,
+            isolation=self.settings.isolation,
+            fingerprint=fingerprint or environment.environment(device or "cpu"),
+            checks=checks, error=error,
+        ))
+        graded = Graded(submission.student, status,
+                        result.score if result else 0.0, result.max_score if result else 0.0,
+                        error)
+        self.summary.outcomes.append(graded)
+        self.on_graded(graded)

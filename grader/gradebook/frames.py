@@ -1,0 +1,133 @@
+"""The gradebook as pandas tables: the current run per student and assignment, overrides applied.
+
+The current run is the newest finished one (graded, or an error in the submission); a crashed
+run counts only while there is nothing else. Every report and export starts from these two
+tables, so they all agree.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from grader.gradebook.models import (
+    Assignment,
+    CheckResultRow,
+    Override,
+    Run,
+    RunStatus,
+    Student,
+    Submission,
+)
+from grader.gradebook.store import Gradebook
+
+SCORE_COLUMNS = [
+    "student", "assignment", "score", "max_score", "percent", "status", "graded_at", "version",
+    "run_id", "content_hash", "error", "overridden",
+]
+CHECK_COLUMNS = [
+    "student", "assignment", "run_id", "check_id", "function", "category", "status", "points",
+    "max_points", "title", "message", "hint", "duration", "hidden", "overridden",
+]
+
+
+def tables(
+    gradebook: Gradebook, assignment: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scores, checks): one row per (student, assignment), and one per check of those runs."""
+    runs = _current_runs(gradebook, assignment)
+    checks = _checks(gradebook, runs)
+    overrides = _overrides(gradebook, assignment)
+    checks = _override_checks(checks, overrides)
+    scores = _scores(runs, checks, overrides)
+    return scores, checks
+
+
+def _current_runs(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
+    query = (
+        select(
+            Student.name.label("student"), Submission.assignment, Run.score, Run.max_score,
+            Run.status, Run.finished_at.label("graded_at"), Assignment.version,
+            Run.id.label("run_id"), Submission.content_hash, Run.error,
+        )
+        .join(Run.submission).join(Submission.student).join(Run.assignment)
+    )
+    if assignment is not None:
+        query = query.where(Submission.assignment == assignment)
+    runs = _frame(gradebook, query)
+    if runs.empty:
+        return runs
+    runs["status"] = runs["status"].map(str)
+    runs["finished"] = runs["status"] != str(RunStatus.CRASHED)
+    runs = runs.sort_values(["finished", "run_id"]).groupby(["student", "assignment"]).tail(1)
+    return runs.drop(columns="finished").sort_values(["student", "assignment"])
+
+
+def _checks(gradebook: Gradebook, runs: pd.DataFrame) -> pd.DataFrame:
+    if runs.empty:
+        return pd.DataFrame(columns=CHECK_COLUMNS)
+    query = select(
+        CheckResultRow.run_id, CheckResultRow.check_id, CheckResultRow.function,
+        CheckResultRow.category, CheckResultRow.status, CheckResultRow.points,
+        CheckResultRow.max_points, CheckResultRow.title, CheckResultRow.message,
+        CheckResultRow.hint, CheckResultRow.duration, CheckResultRow.hidden,
+    ).where(CheckResultRow.run_id.in_(runs["run_id"].tolist())).order_by(CheckResultRow.id)
+    rows = _frame(gradebook, query)
+    for column in ("category", "status"):
+        rows[column] = rows[column].map(str)
+    rows = rows.merge(runs[["run_id", "student", "assignment"]], on="run_id")
+    rows["overridden"] = False
+    return rows[CHECK_COLUMNS].reset_index(drop=True)
+
+
+def _overrides(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
+    """The newest override per (student, assignment, check); check_id "" is the whole score."""
+    query = select(
+        Student.name.label("student"), Override.assignment, Override.check_id, Override.points,
+        Override.id,
+    ).join(Override.student)
+    if assignment is not None:
+        query = query.where(Override.assignment == assignment)
+    rows = _frame(gradebook, query)
+    rows["check_id"] = rows["check_id"].fillna("")
+    return rows.sort_values("id").groupby(["student", "assignment", "check_id"]).tail(1)
+
+
+def _override_checks(checks: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
+    per_check = overrides[overrides["check_id"] != ""]
+    if checks.empty or per_check.empty:
+        return checks
+    keys = ["student", "assignment", "check_id"]
+    merged = checks.merge(per_check[[*keys, "points"]], on=keys, how="left",
+                          suffixes=("", "_override"))
+    hit = merged["points_override"].notna()
+    merged.loc[hit, "points"] = merged.loc[hit, "points_override"]
+    merged.loc[hit, "overridden"] = True
+    return merged[CHECK_COLUMNS]
+
+
+def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
+    if runs.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    scores = runs.copy()
+    counted = checks[(checks["status"] != "skipped") | checks["overridden"]]
+    sums = counted.groupby("run_id")["points"].sum()
+    overridden = checks.groupby("run_id")["overridden"].any()
+    has_checks = scores["run_id"].isin(sums.index)
+    scores.loc[has_checks, "score"] = scores.loc[has_checks, "run_id"].map(sums).round(6)
+    scores["overridden"] = scores["run_id"].map(overridden).fillna(False).astype(bool)
+    whole = overrides[overrides["check_id"] == ""].set_index(["student", "assignment"])["points"]
+    keys = list(zip(scores["student"], scores["assignment"], strict=True))
+    manual = pd.Series([whole.get(k) for k in keys], index=scores.index, dtype=float)
+    scores.loc[manual.notna(), "score"] = manual[manual.notna()]
+    scores.loc[manual.notna(), "overridden"] = True
+    scores["percent"] = (100 * scores["score"] / scores["max_score"].where(
+        scores["max_score"] > 0)).round(2)
+    scores["graded_at"] = pd.to_datetime(scores["graded_at"], utc=True)
+    return scores[SCORE_COLUMNS].reset_index(drop=True)
+
+
+def _frame(gradebook: Gradebook, query) -> pd.DataFrame:
+    with gradebook.session() as session:
+        result = session.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))

@@ -1,0 +1,179 @@
+"""The gradebook's tables, in SQLAlchemy 2.0's typed style.
+
+A student hands in submissions (one per distinct content); each grading of a submission against
+one version of an assignment is a run, with one row per check. A run and its check results are
+written in one transaction, so a run is either there whole or not at all. Manual overrides sit
+apart and win over the automatic score when reports are built.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from grader.results import Category, Outcome
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite keeps no zone), always handed back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the gradebook stores timezone-aware datetimes only")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class RunStatus(str, enum.Enum):
+    GRADED = "graded"  # every check ran; the score stands
+    ERROR = "error"  # the submission cannot be graded as handed in (a corrupt zip, too big)
+    CRASHED = "crashed"  # the grader failed on it (a slot died): the next batch retries it
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    # Stored as the value strings, so the database reads the same from SQL and from pandas.
+    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Student(Base):
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)  # the submission's folder name
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submissions: Mapped[list[Submission]] = relationship(back_populates="student")
+
+
+class Assignment(Base):
+    """One version of an assignment: a new hash of its checks and reference is a new row."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Submission(Base):
+    """What one student handed in for one assignment, identified by its content."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("student_id", "assignment", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    assignment: Mapped[str] = mapped_column(String(64), index=True)  # the assignment's name
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the files' paths and bytes
+    path: Mapped[str] = mapped_column(Text)  # where it was found (a folder or a .zip)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its newest file
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    student: Mapped[Student] = relationship(back_populates="submissions")
+    runs: Mapped[list[Run]] = relationship(back_populates="submission")
+
+
+class Run(Base):
+    """One grading of a submission against one assignment version, and where it ran."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus))
+    error: Mapped[str] = mapped_column(Text, default="")  # why, unless graded
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    seed: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(16))
+    isolation: Mapped[str] = mapped_column(String(16))
+    grader_version: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[dict] = mapped_column(JSON)  # Python, torch, CUDA, GPUs, platform
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    submission: Mapped[Submission] = relationship(back_populates="runs")
+    assignment: Mapped[Assignment] = relationship()
+    results: Mapped[list[CheckResultRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="CheckResultRow.id",
+    )
+
+
+class CheckResultRow(Base):
+    """One check's outcome in one run (grader.results.CheckResult, stored)."""
+
+    __tablename__ = "check_results"
+    __table_args__ = (UniqueConstraint("run_id", "check_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    check_id: Mapped[str] = mapped_column(String(128))
+    function: Mapped[str] = mapped_column(String(64))
+    category: Mapped[Category] = mapped_column(_enum(Category))
+    status: Mapped[Outcome] = mapped_column(_enum(Outcome))
+    points: Mapped[float] = mapped_column(Float)
+    max_points: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text, default="")  # hidden checks: never the inputs
+    hint: Mapped[str] = mapped_column(Text, default="")
+    duration: Mapped[float] = mapped_column(Float, default=0.0)  # seconds
+    hidden: Mapped[bool] = mapped_column(default=False)
+
+    run: Mapped[Run] = relationship(back_populates="results")
+
+
+class Override(Base):
+    """A manual score from course staff: for one check, or for the whole assignment.
+
+    The newest override for a (student, assignment, check) wins over the automatic points of
+    whichever run is current, so a regrade keeps it.
+    """
+
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    assignment: Mapped[str] = mapped_column(String(64))
+    check_id: Mapped[str | None] = mapped_column(String(128))  # None: the assignment's score
+    points: Mapped[float] = mapped_column(Float)
+    by: Mapped[str] = mapped_column(String(255))  # who
+    reason: Mapped[str] = mapped_column(Text)  # why
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    student: Mapped[Student] = relationship()

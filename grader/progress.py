@@ -1,0 +1,56 @@
+"""A batch's progress on the terminal: a bar with an ETA, a live count of failures, a line each."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from grader.batch.run import Graded
+from grader.gradebook import RunStatus
+
+
+class BatchProgress:
+    """Callbacks for ``run_batch`` that draw on stderr; use as a context manager."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("{task.fields[failures]}"), console=self.console,
+        )
+        self._task = None
+        self._below = self._errors = 0
+
+    def __enter__(self) -> BatchProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def plan(self, pending: int, skipped: int) -> None:
+        if skipped:
+            self.console.print(f"{skipped} already graded at this version: skipped "
+                               "(--regrade grades them again)")
+        self._task = self._progress.add_task("grading", total=pending, failures="")
+
+    def graded(self, graded: Graded) -> None:
+        name = escape(graded.student)
+        if graded.status is RunStatus.GRADED:
+            self._below += not graded.full_marks
+            mark = "[green]✓[/]" if graded.full_marks else "[yellow]✗[/]"
+            self.console.print(f"{mark} {name}  {graded.score:g}/{graded.max_score:g}")
+        else:
+            self._errors += 1
+            self.console.print(f"[red]! {name}  {graded.status}: {escape(graded.error)}[/]")
+        failures = f"{self._below} below full marks, {self._errors} not graded"
+        self._progress.update(self._task, advance=1, failures=failures)

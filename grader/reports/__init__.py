@@ -1,0 +1,31 @@
+"""Reports on a gradebook: tables, files in several formats, charts, feedback and exports.
+
+Everything here works on two pandas DataFrames, ``scores`` (one row per student and assignment)
+and ``checks`` (one row per check of those gradings); see SCORE_COLUMNS and CHECK_COLUMNS.
+"""
+
+from grader.reports.export import canvas_csv, gradescope_results, write_gradescope
+from grader.reports.feedback import write_feedback
+from grader.reports.formats import FORMATS, write_report
+from grader.reports.html import html_report
+from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS
+from grader.reports.slugs import slug
+from grader.reports.tables import ITEM_COLUMNS, gradebook, item_analysis
+from grader.reports.visibility import HIDDEN_MESSAGE
+
+__all__ = [
+    "CHECK_COLUMNS",
+    "FORMATS",
+    "HIDDEN_MESSAGE",
+    "ITEM_COLUMNS",
+    "SCORE_COLUMNS",
+    "canvas_csv",
+    "gradebook",
+    "gradescope_results",
+    "html_report",
+    "item_analysis",
+    "slug",
+    "write_feedback",
+    "write_gradescope",
+    "write_report",
+]

@@ -1,0 +1,80 @@
+"""The class report as one self-contained html page: gradebook, charts and item analysis."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import pandas as pd
+
+from grader.reports.charts import pass_rate_bars, score_histogram
+from grader.reports.markup import image, page, table
+from grader.reports.schema import number
+from grader.reports.tables import gradebook, item_analysis
+
+
+def html_report(scores: pd.DataFrame, checks: pd.DataFrame, *, title: str = "Gradebook") -> str:
+    """One html page for instructors, with charts embedded as PNG images and no scripts.
+
+    Args:
+        scores: one row per (student, assignment), the current grading.
+        checks: one row per (student, assignment, check) of those gradings.
+        title: the page's heading.
+
+    Returns:
+        the page as a string; with no scores, a page saying nothing has been graded yet.
+    """
+    heading = f"<h1>{escape(title)}</h1>"
+    if scores.empty:
+        return page(title, f"{heading}\n<p>Nothing graded yet: there are no scores to report.</p>")
+    items = item_analysis(checks) if not checks.empty else None
+    parts = [heading, _summary(scores), "<h2>Gradebook</h2>", table(gradebook(scores), index=True)]
+    parts.append(_errors(scores))
+    for assignment, rows in scores.groupby("assignment", sort=True):
+        parts.append(_charts(str(assignment), rows, items))
+    parts.append("<h2>Item analysis</h2>")
+    parts.append(_item_table(items))
+    return page(title, "\n".join(part for part in parts if part))
+
+
+def _summary(scores: pd.DataFrame) -> str:
+    mean = scores["percent"].astype(float).mean()
+    mean_text = "n/a" if math.isnan(mean) else f"{mean:.1f}%"
+    return (
+        f'<p class="summary">{scores["student"].nunique()} students · '
+        f"{scores['assignment'].nunique()} assignments · mean percent {mean_text}</p>"
+    )
+
+
+def _errors(scores: pd.DataFrame) -> str:
+    failed = scores[scores["status"] == "error"]
+    if failed.empty:
+        return ""
+    rows = failed[["student", "assignment", "error"]].sort_values(["student", "assignment"])
+    return "<h3>Could not be graded</h3>\n" + table(rows)
+
+
+def _charts(assignment: str, scores: pd.DataFrame, items: pd.DataFrame | None) -> str:
+    values = scores["score"].astype(float)
+    alt = (
+        f"Histogram of {assignment} scores: {values.notna().sum()} students, "
+        f"mean {values.mean():.1f} of {number(scores['max_score'].max())}"
+    )
+    figures = [image(score_histogram(scores, assignment), alt)]
+    mine = items[items["assignment"] == assignment] if items is not None else None
+    if mine is not None and not mine.empty:
+        hardest = mine.iloc[0]
+        rate = "n/a" if math.isnan(hardest["pass_rate"]) else f"{hardest['pass_rate']:.0%}"
+        alt = (
+            f"Pass rate of each of the {len(mine)} checks of {assignment}; "
+            f"lowest: {hardest['check_id']} at {rate}"
+        )
+        figures.append(image(pass_rate_bars(mine, assignment), alt))
+    return f"<h2>{escape(assignment)}</h2>\n" + "\n".join(figures)
+
+
+def _item_table(items: pd.DataFrame | None) -> str:
+    if items is None or items.empty:
+        return "<p>No checks recorded.</p>"
+    percent = {"pass_rate": lambda rate: "" if pd.isna(rate) else f"{float(rate):.0%}"}
+    return table(items, formats=percent)

@@ -1,0 +1,62 @@
+"""The parts of one student's feedback that markdown and html share: score, date, groups."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from grader.reports.schema import number, text
+
+OVERRIDE_NOTE = "This score was set by hand, so it can differ from the sum of the checks below."
+ERROR_INTRO = "This submission could not be graded:"
+CHECK_OVERRIDE_NOTE = "(points set by hand)"
+
+
+def score_line(row: pd.Series) -> str:
+    """ "Score: 2.5 / 6 (41.7%)" for a scores row."""
+    percent = row["percent"]
+    share = "" if pd.isna(percent) else f" ({float(percent):.1f}%)"
+    return f"Score: {number(row['score'])} / {number(row['max_score'])}{share}"
+
+
+def graded_line(row: pd.Series) -> str:
+    """When and against which version of the assignment the submission was graded."""
+    when = pd.Timestamp(row["graded_at"]) if not pd.isna(row["graded_at"]) else None
+    if when is not None:
+        when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    parts = [f"Graded {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""]
+    if text(row["version"]):
+        parts.append(f"assignment version {text(row['version'])}")
+    return ", ".join(part for part in parts if part)
+
+
+def points(check: pd.Series) -> str:
+    """ "0.5/2 points" for a check row."""
+    return f"{number(check['points'])}/{number(check['max_points'])} points"
+
+
+def by_function(checks: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Checks grouped by function, functions in the order the grader ran them."""
+    order = list(dict.fromkeys(checks["function"]))
+    return [(str(function), checks[checks["function"] == function]) for function in order]
+
+
+def function_points(checks: pd.DataFrame) -> str:
+    """ "3/4" over one function's counted (not skipped) checks."""
+    tried = checks[checks["status"] != "skipped"]
+    return f"{number(tried['points'].sum())}/{number(tried['max_points'].sum())}"
+
+
+def split(checks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(passed, not passed, skipped) checks."""
+    status = checks["status"]
+    return (
+        checks[status == "passed"],
+        checks[~status.isin(["passed", "skipped"])],
+        checks[status == "skipped"],
+    )
+
+
+def overridden(row: pd.Series) -> bool:
+    """Whether a manual override changed this score or check."""
+    value = row.get("overridden", False)
+    return not pd.isna(value) and bool(value)

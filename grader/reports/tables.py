@@ -1,0 +1,100 @@
+"""Class-level tables: the gradebook and an item analysis of every check."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from grader.reports.schema import require_columns, text
+
+ITEM_COLUMNS = (
+    "assignment",
+    "check_id",
+    "function",
+    "category",
+    "max_points",
+    "attempts",
+    "pass_rate",
+    "mean_points",
+    "common_hints",
+)
+
+_TOP_HINTS = 3
+
+
+def gradebook(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores with a row per student and a column per assignment, plus their total.
+
+    Args:
+        scores: one row per (student, assignment), with at least student, assignment, score.
+
+    Returns:
+        a frame indexed by student (sorted), one column per assignment (sorted) holding the
+        score, NaN where the student has no grading, and a last column "total" summing them.
+    """
+    require_columns(scores, ("student", "assignment", "score"), "scores")
+    _refuse_duplicates(scores)
+    table = scores.pivot(index="student", columns="assignment", values="score")
+    table = table.sort_index(axis=0).sort_index(axis=1).astype(float)
+    table.columns.name = None
+    table["total"] = table.sum(axis=1)
+    return table
+
+
+def _refuse_duplicates(scores: pd.DataFrame) -> None:
+    repeated = scores[scores.duplicated(["student", "assignment"], keep=False)]
+    if not repeated.empty:
+        first = repeated.iloc[0]
+        raise ValueError(
+            f"scores has {len(repeated)} rows for the same student and assignment, such as "
+            f"({first['student']!r}, {first['assignment']!r}); keep only the current grading"
+        )
+
+
+def item_analysis(checks: pd.DataFrame) -> pd.DataFrame:
+    """How the class did on each check, hardest first within each assignment.
+
+    Args:
+        checks: one row per (student, assignment, check) of the current gradings.
+
+    Returns:
+        one row per (assignment, check_id) with the columns ITEM_COLUMNS: attempts counts the
+        rows that were not skipped, pass_rate is the fraction of them that passed (0 to 1, NaN
+        when there were none), mean_points their mean points, and common_hints the three most
+        frequent non-empty hints among the rows that did not pass, as "hint (×count)" joined
+        by " | ". Sorted by assignment, then pass_rate ascending, then check_id.
+    """
+    needed = ("assignment", "check_id", "function", "category", "status", "points")
+    require_columns(checks, (*needed, "max_points", "hint"), "checks")
+    groups = checks.groupby(["assignment", "check_id"], sort=True)
+    items = pd.DataFrame([_item(key, group) for key, group in groups], columns=ITEM_COLUMNS)
+    items = items.sort_values(["assignment", "pass_rate", "check_id"], na_position="last")
+    return items.reset_index(drop=True)
+
+
+def _item(key: tuple[str, str], group: pd.DataFrame) -> dict[str, object]:
+    tried = group[group["status"] != "skipped"]
+    passed = tried["status"] == "passed"
+    return {
+        "assignment": key[0],
+        "check_id": key[1],
+        "function": group["function"].iloc[0],
+        "category": group["category"].iloc[0],
+        "max_points": float(group["max_points"].max()),
+        "attempts": len(tried),
+        "pass_rate": float(passed.mean()) if len(tried) else math.nan,
+        "mean_points": float(tried["points"].mean()) if len(tried) else math.nan,
+        "common_hints": _common_hints(tried.loc[~passed, "hint"]),
+    }
+
+
+def _common_hints(hints: pd.Series) -> str:
+    counts: dict[str, int] = {}
+    for hint in hints:
+        hint = text(hint).strip()
+        if hint:
+            counts[hint] = counts.get(hint, 0) + 1
+    # most frequent first; ties alphabetically, so the string is the same on every run
+    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:_TOP_HINTS]
+    return " | ".join(f"{hint} (×{count})" for hint, count in top)
