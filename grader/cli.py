@@ -127,6 +127,85 @@ def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolatio
     sys.exit(1 if crashed else 0)
 
 
+def _gradebook_command(call, *args, **kwargs):
+    """Run a reporting call; a problem with the gradebook or the request is a one-line error."""
+    from grader.errors import GraderError
+    from grader.gradebook import GradebookError
+
+    try:
+        return call(*args, **kwargs)
+    except (GraderError, GradebookError) as err:
+        _usage_error(str(err))
+
+
+@main.command()
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--assignment", "-a", default=None, help="Only this assignment.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet", "json", "html"]),
+              default=None, help="The file's format  [default: from OUTPUT's suffix]")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=str),
+              help="The file to write.")
+def report(db, assignment, fmt, output) -> None:
+    """Write the gradebook: a long table (csv, parquet, json), a workbook with the gradebook,
+    the long table and an item analysis (xlsx), or a page with charts (html)."""
+    from grader import reporting
+
+    path = _gradebook_command(reporting.report, output, fmt, db=db, assignment=assignment)
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--assignment", "-a", default=None, help="Only this assignment.")
+@click.option("--student", default=None, help="Only this student.")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=str),
+              help="The folder to write into.")
+def feedback(db, assignment, student, output) -> None:
+    """Write each student's feedback, in markdown and html: what passed, what failed, the
+    numbers and the likely mistakes. Hidden checks' inputs are never shown."""
+    from grader import reporting
+
+    paths = _gradebook_command(reporting.feedback, output, db=db, assignment=assignment,
+                               student=student)
+    click.echo(f"wrote {len(paths)} files under {output}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["canvas", "gradescope"]), required=True,
+              help="canvas: a gradebook CSV to import; gradescope: results.json files.")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--assignment", "-a", default=None, help="Only this assignment.")
+@click.option("--student", default=None,
+              help="Only this student (gradescope: OUTPUT is then the results.json itself).")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=str),
+              help="The file (canvas) or folder (gradescope) to write.")
+def export(fmt, db, assignment, student, output) -> None:
+    """Export the gradebook for Canvas or Gradescope."""
+    from grader import reporting
+
+    paths = _gradebook_command(reporting.export, fmt, output, db=db, assignment=assignment,
+                               student=student)
+    click.echo(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} files")
+
+
+@main.command()
+@click.argument("student")
+@click.option("--assignment", "-a", required=True, help="The assignment graded.")
+@click.option("--points", type=float, required=True, help="The score that replaces the grader's.")
+@click.option("--check", "check_id", default=None,
+              help="One check's id  [default: the whole assignment's score]")
+@click.option("--by", required=True, help="Who decided (kept with the override).")
+@click.option("--reason", required=True, help="Why (kept with the override).")
+@click.option("--db", default=None, help=DB_HELP)
+def override(student, assignment, points, check_id, by, reason, db) -> None:
+    """Set a manual score for STUDENT that wins over the grader's, even after a regrade."""
+    from grader import reporting
+
+    number = _gradebook_command(reporting.override, student, assignment, points, by=by,
+                                reason=reason, check_id=check_id, db=db)
+    click.echo(f"override {number} recorded")
+
+
 @main.command()
 @click.option("--data-root", default=None, help="Folder holding FashionMNIST/raw [GRADER_DATA].")
 def doctor(data_root) -> None:

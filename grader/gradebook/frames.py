@@ -20,15 +20,7 @@ from grader.gradebook.models import (
     Submission,
 )
 from grader.gradebook.store import Gradebook
-
-SCORE_COLUMNS = [
-    "student", "assignment", "score", "max_score", "percent", "status", "graded_at", "version",
-    "run_id", "content_hash", "error", "overridden",
-]
-CHECK_COLUMNS = [
-    "student", "assignment", "run_id", "check_id", "function", "category", "status", "points",
-    "max_points", "title", "message", "hint", "duration", "hidden", "overridden",
-]
+from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS
 
 
 def tables(
@@ -65,7 +57,7 @@ def _current_runs(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
 
 def _checks(gradebook: Gradebook, runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
-        return pd.DataFrame(columns=CHECK_COLUMNS)
+        return pd.DataFrame(columns=list(CHECK_COLUMNS))
     query = select(
         CheckResultRow.run_id, CheckResultRow.check_id, CheckResultRow.function,
         CheckResultRow.category, CheckResultRow.status, CheckResultRow.points,
@@ -77,7 +69,7 @@ def _checks(gradebook: Gradebook, runs: pd.DataFrame) -> pd.DataFrame:
         rows[column] = rows[column].map(str)
     rows = rows.merge(runs[["run_id", "student", "assignment"]], on="run_id")
     rows["overridden"] = False
-    return rows[CHECK_COLUMNS].reset_index(drop=True)
+    return rows[list(CHECK_COLUMNS)].reset_index(drop=True)
 
 
 def _overrides(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
@@ -103,12 +95,12 @@ def _override_checks(checks: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFr
     hit = merged["points_override"].notna()
     merged.loc[hit, "points"] = merged.loc[hit, "points_override"]
     merged.loc[hit, "overridden"] = True
-    return merged[CHECK_COLUMNS]
+    return merged[list(CHECK_COLUMNS)]
 
 
 def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
-        return pd.DataFrame(columns=SCORE_COLUMNS)
+        return pd.DataFrame(columns=list(SCORE_COLUMNS))
     scores = runs.copy()
     counted = checks[(checks["status"] != "skipped") | checks["overridden"]]
     sums = counted.groupby("run_id")["points"].sum()
@@ -124,7 +116,7 @@ def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame) -
     scores["percent"] = (100 * scores["score"] / scores["max_score"].where(
         scores["max_score"] > 0)).round(2)
     scores["graded_at"] = pd.to_datetime(scores["graded_at"], utc=True)
-    return scores[SCORE_COLUMNS].reset_index(drop=True)
+    return scores[list(SCORE_COLUMNS)].reset_index(drop=True)
 
 
 def _frame(gradebook: Gradebook, query) -> pd.DataFrame:

@@ -67,9 +67,13 @@ class NewRun:
 
 
 class Gradebook:
-    """A gradebook at a SQLAlchemy URL; SQLite files are created 0600, in WAL mode."""
+    """A gradebook at a SQLAlchemy URL; SQLite files are created 0600, in WAL mode.
 
-    def __init__(self, url: str | None = None) -> None:
+    With ``create=False`` a missing SQLite file is an error rather than a new, empty gradebook
+    (a report from a mistyped path should say so).
+    """
+
+    def __init__(self, url: str | None = None, *, create: bool = True) -> None:
         self.url = database_url(url)
         try:
             parsed = make_url(self.url)
@@ -77,6 +81,9 @@ class Gradebook:
             raise GradebookError(f"{self.url!r} is not a database URL "
                                  "(try sqlite:///grades.db)") from None
         self.path = _sqlite_file(parsed)
+        if self.path is not None and not create and not self.path.exists():
+            raise GradebookError(f"no gradebook at {self.path}: grade with `grader batch` first, "
+                                 "or name it with --db / GRADER_DB")
         if self.path is not None:
             _create_private(self.path)
         try:

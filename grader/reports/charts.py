@@ -35,8 +35,13 @@ def score_histogram(scores: pd.DataFrame, assignment: str) -> str:
 
 
 def pass_rate_bars(items: pd.DataFrame, assignment: str) -> str:
-    """Horizontal bars of each check's pass rate (item analysis rows), as a PNG data URI."""
-    rates = items["pass_rate"].astype(float).fillna(0.0).to_numpy() * 100.0  # (checks,)
+    """Horizontal bars of each check's pass rate (item analysis rows), as a PNG data URI.
+
+    Checks nobody attempted (skipped everywhere, such as GPU checks on a CPU) have no rate and
+    no bar: a 0% would read as a check the whole class failed.
+    """
+    items = items[items["pass_rate"].notna()]
+    rates = items["pass_rate"].astype(float).to_numpy() * 100.0  # (checks,)
     labels = [_label(check) for check in items["check_id"]]
     fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.32 * len(labels)))
     try:

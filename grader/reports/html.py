@@ -76,5 +76,8 @@ def _charts(assignment: str, scores: pd.DataFrame, items: pd.DataFrame | None) -
 def _item_table(items: pd.DataFrame | None) -> str:
     if items is None or items.empty:
         return "<p>No checks recorded.</p>"
-    percent = {"pass_rate": lambda rate: "" if pd.isna(rate) else f"{float(rate):.0%}"}
+    percent = {
+        "pass_rate": lambda rate: "" if pd.isna(rate) else f"{float(rate):.0%}",
+        "mean_points": lambda mean: "" if pd.isna(mean) else f"{float(mean):.2f}",
+    }
     return table(items, formats=percent)

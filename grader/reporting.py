@@ -1,0 +1,87 @@
+"""What `grader report`, `feedback`, `export` and `override` do, callable from Python.
+
+Each opens the gradebook, builds its two tables (grader.gradebook.tables) and hands them to
+grader.reports, so every output agrees with the others. None of this imports torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from grader import reports
+from grader.errors import GraderError
+from grader.gradebook import Gradebook, tables
+
+EXPORTS = ("canvas", "gradescope")
+
+
+def report(
+    output: str | Path, fmt: str | None = None, *, db: str | None = None,
+    assignment: str | None = None,
+) -> Path:
+    """Write the gradebook as csv, xlsx, parquet, json or html; ``fmt`` defaults to the suffix."""
+    output = Path(output)
+    fmt = fmt or output.suffix.lstrip(".").lower()
+    if fmt not in reports.FORMATS:
+        raise GraderError(f"cannot tell the format of {output.name!r}: pass --format "
+                          f"({', '.join(reports.FORMATS)})")
+    scores, checks = _tables(db, assignment, required=False)
+    return reports.write_report(scores, checks, fmt, output)
+
+
+def feedback(
+    output: str | Path, *, db: str | None = None, assignment: str | None = None,
+    student: str | None = None,
+) -> list[Path]:
+    """One markdown and one html file per student and assignment, under ``output``."""
+    scores, checks = _tables(db, assignment)
+    return _call(reports.write_feedback, scores, checks, Path(output), student=student)
+
+
+def export(
+    fmt: str, output: str | Path, *, db: str | None = None, assignment: str | None = None,
+    student: str | None = None,
+) -> list[Path]:
+    """A Canvas gradebook CSV, or Gradescope results.json files (one, with ``student``)."""
+    if fmt not in EXPORTS:
+        raise GraderError(f"unknown export {fmt!r}: use {' or '.join(EXPORTS)}")
+    scores, checks = _tables(db, assignment)
+    if fmt == "canvas":
+        return [reports.canvas_csv(_only(scores, student), Path(output))]
+    return _call(reports.write_gradescope, scores, checks, Path(output), student=student)
+
+
+def override(
+    student: str, assignment: str, points: float, *, by: str, reason: str,
+    check_id: str | None = None, db: str | None = None,
+) -> int:
+    """Record a manual score that wins over the grader's; returns the override's id."""
+    with Gradebook(db, create=False) as gradebook:
+        return gradebook.override(student, assignment, points, by=by, reason=reason,
+                                  check_id=check_id)
+
+
+def _tables(db: str | None, assignment: str | None, *, required: bool = True):
+    with Gradebook(db, create=False) as gradebook:
+        scores, checks = tables(gradebook, assignment)
+    if required and scores.empty:
+        where = f" for {assignment}" if assignment else ""
+        raise GraderError(f"the gradebook {gradebook.url} holds no graded submissions{where}")
+    return scores, checks
+
+
+def _only(scores: pd.DataFrame, student: str | None) -> pd.DataFrame:
+    if student is None:
+        return scores
+    if student not in set(scores["student"]):
+        raise GraderError(f"no student {student!r} in the gradebook")
+    return scores[scores["student"] == student]
+
+
+def _call(write, *args, **kwargs) -> list[Path]:
+    try:
+        return write(*args, **kwargs)
+    except ValueError as err:  # an unknown student, or one with several assignments
+        raise GraderError(str(err)) from None

@@ -1,0 +1,234 @@
+"""`grader batch` over a class on a real SQLite file: every student in the gradebook, scores that
+agree with grading one by one, resume, regrade, a kill -9 mid-batch, and hostile neighbours."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import LINREG_FILE, REFERENCE_FILE, replace_function
+
+from grader.assignment import get_assignment
+from grader.batch.run import Options, run_batch
+from grader.cli import main
+from grader.gradebook import Gradebook, RunStatus, tables
+from grader.runner import sandbox
+
+REFERENCE = REFERENCE_FILE.read_text()
+NO_BIAS = "def linreg(X, w, b):\n    return X @ w\n"
+STRICT = sandbox.support().strict
+MARK = b"written-by-student-code"
+
+
+def thief(db: Path) -> str:
+    """linreg is right only if the gradebook could not be read or written from student code."""
+    return f'''
+def linreg(X, w, b):
+    import torch
+    stolen = 0
+    for mode in ("rb", "ab"):
+        try:
+            with open({str(db)!r}, mode) as f:
+                stolen += len(f.read()) if mode == "rb" else f.write({MARK!r})
+        except OSError:
+            pass
+    return torch.matmul(X, w) + b + stolen
+'''
+
+
+def write_class(root: Path, db: Path) -> dict[str, str]:
+    """A class folder; returns student -> what the batch should make of it."""
+    root.mkdir()
+    folders = {
+        "ada": REFERENCE,
+        "bo no-bias": replace_function(REFERENCE, "linreg", NO_BIAS),
+        "mallory": replace_function(REFERENCE, "linreg", thief(db)),
+        "broken": "def linreg(X, w, b)\n    return X @ w + b\n",
+    }
+    for student, source in folders.items():
+        (root / student).mkdir()
+        (root / student / LINREG_FILE).write_text(source)
+    with zipfile.ZipFile(root / 'José "Pepe" O\'Neil.zip', "w") as z:
+        z.writestr(f"pepe/{LINREG_FILE}", REFERENCE)
+    with zipfile.ZipFile(root / "eve.zip", "w") as z:
+        z.writestr("../../escaped.py", "print('out')\n")
+    (root / "corrupt.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    return {"ada": "full", "bo no-bias": "partial", "broken": "zero",
+            "mallory": "full" if STRICT else "partial",  # basic isolation hides nothing
+            'José "Pepe" O\'Neil': "full", "eve": "error", "corrupt": "error"}
+
+
+@pytest.fixture
+def classroom(tmp_path):
+    db = tmp_path / "book" / "grades.db"
+    db.parent.mkdir()
+    expected = write_class(tmp_path / "class", db)
+    return tmp_path / "class", db, expected
+
+
+def batch(root: Path, db: Path, data_root, **options):
+    with Gradebook(f"sqlite:///{db}") as gradebook:
+        return run_batch(root, gradebook, Options("linreg", data_root=data_root, seed=0,
+                                                  device="cpu", **options))
+
+
+def scores_of(db: Path) -> pd.DataFrame:
+    with Gradebook(f"sqlite:///{db}", create=False) as gradebook:
+        return tables(gradebook)[0].set_index("student")
+
+
+def test_a_class_grades_in_one_batch_and_agrees_with_grading_one_by_one(
+    classroom, data_root, linreg_grader
+):
+    root, db, expected = classroom
+    summary = batch(root, db, data_root, jobs=2)
+    scores = scores_of(db)
+    assert set(scores.index) == set(expected)
+    full = linreg_grader.assignment.max_score - 2  # two device checks are skipped on the CPU
+    for student, kind in expected.items():
+        row = scores.loc[student]
+        if kind == "error":
+            assert row["status"] == "error" and row["error"], student
+            continue
+        assert row["status"] == "graded" and row["max_score"] == full, student
+        folder = root / student if (root / student).is_dir() else None
+        if folder is not None:  # the same score as `grader check` gives it
+            assert row["score"] == linreg_grader.grade(folder).score, student
+        assert {"full": row["score"] == full, "partial": 0 < row["score"] < full,
+                "zero": row["score"] == 0}[kind], (student, row["score"])
+    assert "escaped" in scores.loc["eve", "error"] or ".." in scores.loc["eve", "error"]
+    assert not (root.parent / "escaped.py").exists()
+    assert summary.count(RunStatus.GRADED) == 5 and summary.count(RunStatus.ERROR) == 2
+    assert MARK not in db.read_bytes()
+
+
+@pytest.mark.skipif(not STRICT, reason="strict isolation is not possible here")
+@pytest.mark.parametrize(("isolation", "status"), [("strict", "passed"), ("basic", "failed")])
+def test_student_code_can_neither_read_nor_write_the_gradebook(
+    classroom, data_root, isolation, status
+):
+    """Under basic isolation (the control) the thief reads the gradebook and its check fails."""
+    root, db, _ = classroom
+    for name in ("ada", "bo no-bias", "broken"):
+        shutil.rmtree(root / name)
+    for name in ("eve.zip", "corrupt.zip", 'José "Pepe" O\'Neil.zip'):
+        (root / name).unlink()
+    batch(root, db, data_root, jobs=1, isolation=isolation)
+    with Gradebook(f"sqlite:///{db}") as gradebook:
+        checks = tables(gradebook)[1].set_index("check_id")
+    assert checks.loc["linreg_matches_the_reference", "status"] == status
+    if isolation == "strict":  # under basic, SQLite may overwrite what the thief appended
+        assert MARK not in db.read_bytes()
+
+
+def test_a_second_batch_skips_what_is_graded_and_grades_what_changed(classroom, data_root):
+    root, db, expected = classroom
+    first = batch(root, db, data_root, jobs=2)
+    assert first.skipped == 0
+    again = batch(root, db, data_root, jobs=2)
+    assert (again.found, again.skipped, again.outcomes) == (len(expected), len(expected), [])
+    (root / "ada" / LINREG_FILE).write_text(replace_function(REFERENCE, "linreg", NO_BIAS))
+    changed = batch(root, db, data_root, jobs=2)
+    assert [g.student for g in changed.outcomes] == ["ada"]
+    assert scores_of(db).loc["ada", "score"] < scores_of(db).loc["José \"Pepe\" O'Neil", "score"]
+    regraded = batch(root, db, data_root, jobs=2, regrade=True)
+    assert regraded.skipped == 0 and len(regraded.outcomes) == len(expected)
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Processes whose environment carries ``mark``: the batch, its slots, their zygotes."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if mark.encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def run_counts(db: Path) -> tuple[int, list[int]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        runs = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
+        per_run = [n for (n,) in connection.execute(
+            "SELECT count(c.id) FROM runs r LEFT JOIN check_results c ON c.run_id = r.id "
+            "GROUP BY r.id")]
+    return runs, per_run
+
+
+def test_a_batch_killed_mid_way_loses_nothing_and_the_next_grades_the_rest(tmp_path, data_root):
+    root, db = tmp_path / "class", tmp_path / "grades.db"
+    root.mkdir()
+    for i in range(8):
+        (root / f"student{i}").mkdir()
+        (root / f"student{i}" / LINREG_FILE).write_text(REFERENCE + f"\n# {i}\n")
+    mark = f"GRADER_TEST_MARK_{secrets.token_hex(6)}"
+    batch_process = subprocess.Popen(
+        [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root), "-a", "linreg", "--jobs", "1",
+         "--device", "cpu", "--db", f"sqlite:///{db}", "--data-root", str(data_root)],
+        env={**os.environ, mark: "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not db.exists() or run_counts(db)[0] < 2):
+        assert batch_process.poll() is None, "the batch ended before it could be killed"
+        time.sleep(0.05)
+    os.kill(batch_process.pid, signal.SIGKILL)
+    batch_process.wait()
+    for _ in range(100):  # its slots and their zygotes die with it
+        if not marked_processes(mark):
+            break
+        time.sleep(0.1)
+    assert marked_processes(mark) == []
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    done, per_run = run_counts(db)
+    checks = len(get_assignment("linreg").checks)
+    assert 2 <= done < 8 and set(per_run) == {checks}  # whole runs only
+    rest = batch(root, db, data_root, jobs=2)
+    assert rest.skipped == done and len(rest.outcomes) == 8 - done
+    assert sorted(scores_of(db).index) == [f"student{i}" for i in range(8)]
+
+
+def test_the_cli_grades_a_class_and_every_report_reads_back(classroom, data_root, tmp_path):
+    root, db, expected = classroom
+    runner = CliRunner()
+    url = f"sqlite:///{db}"
+    result = runner.invoke(main, ["batch", str(root), "-a", "linreg", "--db", url, "--device",
+                                  "cpu", "--data-root", str(data_root), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(expected)} submissions, 5 graded, 0 skipped, 2 could not be graded" \
+        in result.output
+    truth = scores_of(db)["score"]
+    for fmt in ("csv", "json", "parquet", "xlsx", "html"):
+        out = tmp_path / f"report.{fmt}"
+        result = runner.invoke(main, ["report", "--db", url, "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        if fmt == "html":
+            page = out.read_text()
+            assert all(name.replace('"', "&quot;").replace("'", "&#x27;") in page
+                       for name in expected)
+            continue
+        read = {"csv": pd.read_csv, "json": pd.read_json, "parquet": pd.read_parquet,
+                "xlsx": lambda p: pd.read_excel(p, sheet_name="scores")}[fmt]
+        back = read(out).set_index("student")["score"]
+        assert back.sort_index().tolist() == truth.sort_index().tolist(), fmt
+
+
+def test_batch_on_a_missing_folder_is_a_one_line_error(tmp_path):
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "nope"), "-a", "linreg",
+                                       "--db", f"sqlite:///{tmp_path / 'g.db'}"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("error: ")
+    assert "nope: not found" in result.output
