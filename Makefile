@@ -3,7 +3,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(firstword $(wildcard ../shared/data) ./data)
 
-.PHONY: install demo test lint clean
+DEMO   := demo-output
+
+.PHONY: install browser demo test lint clean
 
 $(BIN)/grader: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +15,26 @@ $(BIN)/grader: pyproject.toml constraints.txt
 
 install: $(BIN)/grader
 
+# Headless Chromium renders the html report in the tests (Debian's package; root installs it).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "WARNING: no chromium: the browser test of the html report will be skipped"
+
+# One student explained, then the example class graded into a gradebook, reported and fed back.
 demo: install
 	$(BIN)/grader assignments
-	$(BIN)/grader check examples/alice --assignment linreg --data-root $(DATA)
-	$(BIN)/grader check examples/bob --assignment softmax --data-root $(DATA)
+	$(BIN)/grader check examples/class/alice --assignment linreg --data-root $(DATA)
+	mkdir -p $(DEMO)
+	$(BIN)/grader batch examples/class --assignment linreg --data-root $(DATA) --db sqlite:///$(DEMO)/grades.db
+	$(BIN)/grader batch examples/class --assignment softmax --data-root $(DATA) --db sqlite:///$(DEMO)/grades.db
+	$(BIN)/grader report --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/report.xlsx
+	$(BIN)/grader feedback --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/feedback
+	$(BIN)/grader report --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/report.html
+	@echo "gradebook: $(DEMO)/grades.db; open $(DEMO)/report.html in a browser"
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	GRADER_DATA=$(DATA) $(BIN)/pytest
 
@@ -26,4 +42,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(DEMO)

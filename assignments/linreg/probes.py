@@ -16,28 +16,28 @@ def data_iter_passes(
     return [[(X, y) for X, y in env.fn(batch_size, features, labels)] for _ in range(passes)]
 
 
-def data_iter_pass(
-    env: ProbeEnv, batch_size: int, features: torch.Tensor, labels: torch.Tensor
-) -> int:
-    """One full pass touching every batch; returns the number of batches (for timing)."""
+def data_iter_pass(env: ProbeEnv, batch_size: int, examples: int, features: int) -> int:
+    """One full pass touching every batch; returns the number of batches (for timing).
+
+    The data is drawn here rather than sent: the timing is of the pass, not of the transfer.
+    """
+    X, y = torch.randn(examples, features), torch.randn(examples, 1)
     count = 0
-    for X, y in env.fn(batch_size, features, labels):
-        count += X.shape[0] + y.shape[0] > 0
+    for batch_X, batch_y in env.fn(batch_size, X, y):
+        count += batch_X.shape[0] + batch_y.shape[0] > 0
     return count
 
 
-def book_data_iter_pass(
-    env: ProbeEnv, batch_size: int, features: torch.Tensor, labels: torch.Tensor
-) -> int:
+def book_data_iter_pass(env: ProbeEnv, batch_size: int, examples: int, features: int) -> int:
     """The book's own data_iter (d2l 3.2), as a timing baseline run in the same process."""
-    num_examples = len(features)
-    indices = list(range(num_examples))
+    X, y = torch.randn(examples, features), torch.randn(examples, 1)
+    indices = list(range(examples))
     random.shuffle(indices)
     count = 0
-    for i in range(0, num_examples, batch_size):
-        batch_indices = torch.tensor(indices[i : min(i + batch_size, num_examples)])
-        X, y = features[batch_indices], labels[batch_indices]
-        count += X.shape[0] + y.shape[0] > 0
+    for i in range(0, examples, batch_size):
+        batch_indices = torch.tensor(indices[i : min(i + batch_size, examples)])
+        batch_X, batch_y = X[batch_indices], y[batch_indices]
+        count += batch_X.shape[0] + batch_y.shape[0] > 0
     return count
 
 
