@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -23,6 +24,7 @@ from grader.student import Reference, Student
 log = logging.getLogger(__name__)
 
 HIDDEN_MESSAGE = "this hidden check failed; its inputs are not shown"
+RETRY_TIMEOUT = 2.0  # seconds for each later check of a function that already timed out once
 
 
 def grade(
@@ -44,41 +46,39 @@ def grade(
     hung: dict[str, CheckResult] = {}  # function -> the check it first timed out in
     with Session(worker, assignment, submission, device=device) as session:
         for check in checks:
-            blocked = _blocked_by(check, hung, session)
+            blocked = _reaches_hung(check, hung, session)
             if blocked is not None:
                 results.append(_not_run(check, blocked))
                 continue
+            if check.function in hung:
+                check = dataclasses.replace(check, timeout=min(check.timeout, RETRY_TIMEOUT))
             result = run_check(check, session, reference, seed, data_root)
-            if result.status is Outcome.TIMEOUT:
-                hung[check.function] = result
+            if result.status is Outcome.TIMEOUT and session.unavailable(check.function) is None:
+                hung.setdefault(check.function, result)
             results.append(result)
     return SubmissionResult(assignment.name, student or Path(submission).name, tuple(results))
 
 
-def _blocked_by(check: Check, hung: dict[str, CheckResult], session: Session) -> CheckResult | None:
-    """The timeout that makes ``check`` pointless: a function that hung once is not called again.
-
-    Each more call could cost a full timeout, and a class's batch must finish in minutes whatever
-    one submission does. A check that runs the student's own collaborators (training) is not run
-    either when it would reach a function that hung.
-    """
-    if check.function in hung:
-        return hung[check.function]
+def _reaches_hung(
+    check: Check, hung: dict[str, CheckResult], session: Session
+) -> CheckResult | None:
+    """The earlier timeout that makes a training check pointless: it would call a function
+    that hung. Every call could cost a full timeout, and a class's batch must finish in minutes
+    whatever one submission does. Checks of the hung function itself still run, with
+    RETRY_TIMEOUT: it may hang on one input only."""
     if not check.own_parts or not hung or session.tree is None:
         return None
-    reached = reachable(session.tree, check.function)
+    reached = reachable(session.tree, check.function) - {check.function}
     return next((hung[f] for f in sorted(hung) if f in reached), None)
 
 
 def _not_run(check: Check, first: CheckResult) -> CheckResult:
-    if first.function == check.function:
-        why = f"{check.function} already timed out in {first.id}"
-    else:
-        why = f"{check.function} calls your {first.function}, which timed out in {first.id}"
     return CheckResult(
         id=check.id, function=check.function, category=check.category, status=Outcome.TIMEOUT,
         points=0.0, max_points=check.points, title=check.title,
-        message=f"not run: {why} ({first.duration:.0f} s); fix that first", hidden=check.hidden,
+        message=f"not run: {check.function} calls your {first.function}, which timed out in "
+                f"{first.id} ({first.duration:.0f} s); fix that first",
+        hidden=check.hidden,
     )
 
 

@@ -176,8 +176,9 @@ def test_a_batch_killed_mid_way_loses_nothing_and_the_next_grades_the_rest(tmp_p
         (root / f"student{i}" / LINREG_FILE).write_text(REFERENCE + f"\n# {i}\n")
     mark = f"GRADER_TEST_MARK_{secrets.token_hex(6)}"
     batch_process = subprocess.Popen(
-        [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root), "-a", "linreg", "--jobs", "1",
-         "--device", "cpu", "--db", f"sqlite:///{db}", "--data-root", str(data_root)],
+        [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root),
+         "-a", "linreg", "--jobs", "1", "--device", "cpu", "--db", f"sqlite:///{db}",
+         "--data-root", str(data_root)],
         env={**os.environ, mark: "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120

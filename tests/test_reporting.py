@@ -1,4 +1,4 @@
-"""`grader report`, `feedback`, `export` and `override` on a real SQLite gradebook, through the CLI."""
+"""`grader report`, `feedback`, `export` and `override` on a real SQLite gradebook, by the CLI."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ def result(id: str, passed: bool, points: float = 2.0, **extra) -> CheckResult:
 
 
 def store(book: Gradebook, student: str, *checks: CheckResult, **extra) -> None:
-    book.record(NewRun(
+    fields = dict(
         student=student, assignment="softmax", version="v1", content_hash=student,
         path=f"/class/{student}", submitted_at=NOW, status=RunStatus.GRADED, started_at=NOW,
-        finished_at=NOW, seed=0, device="cpu", isolation="strict", fingerprint={},
-        checks=checks, **extra,
-    ))
+        finished_at=NOW, seed=0, device="cpu", isolation="strict", fingerprint={}, checks=checks,
+    )
+    book.record(NewRun(**{**fields, **extra}))
 
 
 @pytest.fixture
@@ -73,7 +73,8 @@ def test_report_on_a_missing_gradebook_is_one_line_and_creates_nothing(tmp_path)
 def test_feedback_explains_failures_and_never_shows_hidden_inputs(db, tmp_path):
     result = invoke("feedback", "--db", db, "-o", str(tmp_path / "fb"))
     assert result.exit_code == 0, result.output
-    files = sorted(p.relative_to(tmp_path / "fb").as_posix() for p in (tmp_path / "fb").rglob("*.*"))
+    out = tmp_path / "fb"
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*"))
     assert files == [f"{s}/softmax.{x}" for s in ("ada", "bob", "eve") for x in ("html", "md")]
     bob = (tmp_path / "fb" / "bob" / "softmax.md").read_text()
     assert "max abs error 3.2e-02" in bob and "subtract each row's max before exp" in bob
