@@ -164,7 +164,7 @@ def training_check(data_root: str | None) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=24)
+    parser.add_argument("--students", type=int, default=48)
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
 

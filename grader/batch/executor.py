@@ -35,7 +35,7 @@ class Settings:
     """What every slot needs to build its Grader; plain values, so it can travel to a process."""
 
     assignment: str
-    data_root: str
+    data_root: str | None = None  # None: $GRADER_DATA, else ./data, as for grader check
     device: str = "auto"
     seed: int = 0
     isolation: str = "strict"  # already chosen by the caller: a slot never falls back
@@ -115,20 +115,27 @@ class LocalExecutor(Executor):
     def run(self, jobs: Iterable[Job]) -> Iterator[Finished]:
         queue = deque(jobs)
         self.start(len(queue))
-        while queue or any(s.job for s in self._slots):
-            for slot in self._slots:
-                if slot.job is None and queue:
-                    slot.job = queue.popleft()
-                    slot.conn.send(slot.job)
-            busy = [s for s in self._slots if s.job is not None]
-            ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy])
-            for slot in busy:
-                if slot.conn in ready or slot.process.sentinel in ready:
-                    finished = self._collect(slot)
+        for slot in self._slots:
+            self._feed(slot, queue)
+        while any(s.job for s in self._slots):
+            busy = [i for i, s in enumerate(self._slots) if s.job is not None]
+            ready = wait([self._slots[i].conn for i in busy]
+                         + [self._slots[i].process.sentinel for i in busy])
+            for i in busy:
+                if {self._slots[i].conn, self._slots[i].process.sentinel} & set(ready):
+                    finished = self._collect(i)  # a dead slot is replaced at the same index
                     if finished is not None:
+                        # The next job first: the slot grades while the caller stores this one.
+                        self._feed(self._slots[i], queue)
                         yield finished
 
-    def _collect(self, slot: _Slot) -> Finished | None:
+    def _feed(self, slot: _Slot, queue: deque) -> None:
+        if slot.job is None and queue:
+            slot.job = queue.popleft()
+            slot.conn.send(slot.job)
+
+    def _collect(self, index: int) -> Finished | None:
+        slot = self._slots[index]
         job = slot.job
         try:
             kind, payload = slot.conn.recv()
@@ -143,18 +150,16 @@ class LocalExecutor(Executor):
         slot.job = None
         if kind == "done":
             return payload
+        slot.process.join(timeout=5)
+        how = _exit(slot.process)
         if not slot.ready:  # dying at start-up would kill every replacement too
             self.close()
-            raise ExecutorError(f"a grading slot died while starting ({_exit(slot.process)})")
-        self._replace(slot)
+            raise ExecutorError(f"a grading slot died while starting ({how})")
+        slot.conn.close()
+        self._slots[index] = _Slot(self._context, self.settings)
         now = utcnow()
         return Finished(job, None, now, now, crashed=True,
-                        error=f"the grading slot died ({_exit(slot.process)}) while grading this")
-
-    def _replace(self, slot: _Slot) -> None:
-        slot.process.join(timeout=5)
-        slot.conn.close()
-        self._slots[self._slots.index(slot)] = _Slot(self._context, self.settings)
+                        error=f"the grading slot died ({how}) while grading this")
 
     def close(self) -> None:
         for slot in self._slots:

@@ -17,6 +17,7 @@ from pathlib import Path
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
 from grader.batch.submissions import Submission, SubmissionsError, discover
 from grader.gradebook import Gradebook, NewRun, RunStatus
+from grader.isolation import choose_isolation
 from grader.results import SubmissionResult
 
 
@@ -82,9 +83,7 @@ def run_batch(
     ``on_plan`` hears how many submissions will be graded and skipped, ``on_graded`` hears each
     outcome as it is stored.
     """
-    from grader import api  # torch: imported while the slots start theirs
-
-    isolation = api.choose_isolation(options.isolation)
+    isolation = choose_isolation(options.isolation)
     with tempfile.TemporaryDirectory(prefix="grader-unpacked-") as unpacked:
         try:
             found = discover(Path(root), Path(unpacked))
@@ -92,8 +91,10 @@ def run_batch(
             raise BatchError(str(err)) from None
         settings = _settings(options, isolation, gradebook)
         with executor(settings, options.jobs) as pool:
-            pool.start(len(found))
-            assignment = api.load(options.assignment, data_root=settings.data_root)
+            pool.start(len(found))  # slots import torch while this process does the same
+            from grader import api
+
+            assignment = api.load(options.assignment, data_root=options.data_root)
             summary = BatchSummary(assignment.name, assignment.version, found=len(found))
             done = set() if options.regrade else gradebook.graded(assignment.name,
                                                                     assignment.version)
@@ -111,13 +112,13 @@ def run_batch(
 
 
 def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Settings:
-    from grader.data import fashion_mnist
-
     jobs = max(1, options.jobs or os.cpu_count() or 1)
     hide = (str(gradebook.path.parent),) if gradebook.path is not None else ()
     return Settings(
         assignment=options.assignment,
-        data_root=str(fashion_mnist.resolve_root(options.data_root).resolve()),
+        # None: each slot resolves it as grader check does ($GRADER_DATA, else ./data); slots
+        # share this process's environment and folder.
+        data_root=str(Path(options.data_root).resolve()) if options.data_root else None,
         device=options.device, seed=options.seed, isolation=isolation, hide=hide,
         threads=max(1, (os.cpu_count() or 1) // jobs),
     )

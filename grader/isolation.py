@@ -1,0 +1,41 @@
+"""Choosing how student code is confined: strict where this machine allows it. No torch here."""
+
+from __future__ import annotations
+
+import warnings
+
+from grader.errors import GraderError
+from grader.runner import sandbox
+
+
+class IsolationWarning(UserWarning):
+    """Student code will run with less isolation than strict, because this machine lacks parts."""
+
+
+ISOLATION_LEVELS = ("auto", "strict", "basic")
+
+
+def choose_isolation(requested: str | None = "auto") -> str:
+    """``strict`` where this machine allows it; ``auto`` falls back to ``basic`` with a warning.
+
+    Asking for ``strict`` where it is impossible is an error: grading never runs with less
+    isolation than asked for.
+    """
+    requested = requested or "auto"
+    if requested not in ISOLATION_LEVELS:
+        raise GraderError(f"unknown isolation {requested!r}: use {', '.join(ISOLATION_LEVELS)}")
+    if requested == "basic":
+        return "basic"
+    found = sandbox.support()
+    if found.strict:
+        return "strict"
+    missing = "; ".join(found.missing)
+    if requested == "strict":
+        raise GraderError(f"strict isolation is not possible here, missing: {missing} "
+                          "(see `grader doctor`)")
+    warnings.warn(
+        f"student code runs with BASIC isolation only (a process and rlimits): it can read "
+        f"files and reach the network. Missing: {missing}. See `grader doctor`.",
+        IsolationWarning, stacklevel=3,
+    )
+    return "basic"
