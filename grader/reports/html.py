@@ -28,7 +28,8 @@ def html_report(scores: pd.DataFrame, checks: pd.DataFrame, *, title: str = "Gra
     if scores.empty:
         return page(title, f"{heading}\n<p>Nothing graded yet: there are no scores to report.</p>")
     items = item_analysis(checks) if not checks.empty else None
-    parts = [heading, _summary(scores), "<h2>Gradebook</h2>", table(gradebook(scores), index=True)]
+    parts = [heading, _summary(scores), "<h2>Scores by student</h2>",
+             table(gradebook(scores), index=True)]
     parts.append(_errors(scores))
     for assignment, rows in scores.groupby("assignment", sort=True):
         parts.append(_charts(str(assignment), rows, items))
