@@ -14,7 +14,7 @@ import torch
 
 from grader.assignment import Assignment, Check
 from grader.compare import CheckFailed
-from grader.results import Category, CheckResult, Outcome, SubmissionResult
+from grader.results import HIDDEN_MESSAGE, Category, CheckResult, Outcome, SubmissionResult
 from grader.rules import reachable
 from grader.runner.probes import seed_everything
 from grader.runner.worker import Worker
@@ -23,7 +23,6 @@ from grader.student import Reference, Student
 
 log = logging.getLogger(__name__)
 
-HIDDEN_MESSAGE = "this hidden check failed; its inputs are not shown"
 RETRY_TIMEOUT = 2.0  # seconds for each later check of a function that already timed out once
 
 

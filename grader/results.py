@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+HIDDEN_MESSAGE = "this hidden check failed; its inputs are not shown"
+
 
 class Outcome(str, Enum):
     PASSED = "passed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-HIDDEN_MESSAGE = "this hidden check failed; its inputs are not shown"
+from grader.results import HIDDEN_MESSAGE
 
 
 def for_students(checks: pd.DataFrame) -> pd.DataFrame:
