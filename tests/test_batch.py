@@ -161,6 +161,9 @@ def marked_processes(mark: str) -> list[int]:
 
 def run_counts(db: Path) -> tuple[int, list[int]]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        tables = {n for (n,) in connection.execute("SELECT name FROM sqlite_master")}
+        if "runs" not in tables:  # the file exists a moment before its tables
+            return 0, []
         runs = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
         per_run = [n for (n,) in connection.execute(
             "SELECT count(c.id) FROM runs r LEFT JOIN check_results c ON c.run_id = r.id "
