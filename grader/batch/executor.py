@@ -40,7 +40,6 @@ class Settings:
     seed: int = 0
     isolation: str = "strict"  # already chosen by the caller: a slot never falls back
     hide: tuple[str, ...] = ()
-    threads: int = 1  # torch threads per slot: the cores divided among the slots
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,10 @@ def utcnow() -> datetime:
 
 
 class _Slot:
-    def __init__(self, context, settings: Settings) -> None:
+    def __init__(self, context, settings: Settings, threads: int) -> None:
         self.conn, theirs = context.Pipe()
-        self.process = context.Process(target=_slot_main, args=(theirs, settings), daemon=True)
+        self.process = context.Process(target=_slot_main, args=(theirs, settings, threads),
+                                       daemon=True)
         self.process.start()
         theirs.close()
         self.job: Job | None = None
@@ -105,12 +105,13 @@ class LocalExecutor(Executor):
     def __init__(self, settings: Settings, jobs: int | None = None) -> None:
         self.settings = settings
         self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.threads = max(1, (os.cpu_count() or 1) // self.jobs)  # torch threads per slot
         self._context = multiprocessing.get_context("spawn")  # torch and threads: never fork
         self._slots: list[_Slot] = []
 
     def start(self, expected: int) -> None:
         while len(self._slots) < min(self.jobs, expected):
-            self._slots.append(_Slot(self._context, self.settings))
+            self._slots.append(_Slot(self._context, self.settings, self.threads))
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Finished]:
         queue = deque(jobs)
@@ -156,7 +157,7 @@ class LocalExecutor(Executor):
             self.close()
             raise ExecutorError(f"a grading slot died while starting ({how})")
         slot.conn.close()
-        self._slots[index] = _Slot(self._context, self.settings)
+        self._slots[index] = _Slot(self._context, self.settings, self.threads)
         now = utcnow()
         return Finished(job, None, now, now, crashed=True,
                         error=f"the grading slot died ({how}) while grading this")
@@ -185,7 +186,7 @@ def _exit(process) -> str:
     return f"exit code {code}"
 
 
-def _slot_main(conn: Connection, settings: Settings) -> None:
+def _slot_main(conn: Connection, settings: Settings, threads: int) -> None:
     """A slot process: build one Grader, then grade the jobs the parent sends until None."""
     # A kill -9 of the batch takes the slots with it, and each slot's zygote follows its slot.
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -196,7 +197,7 @@ def _slot_main(conn: Connection, settings: Settings) -> None:
     worker = Worker()
     worker.launch()  # the zygote imports torch on one core while this process does on the other
     try:
-        grader, device, fingerprint = _build(settings, worker)
+        grader, device, fingerprint = _build(settings, worker, threads)
     except Exception as err:
         conn.send(("failed", f"{type(err).__name__}: {err}"))
         return
@@ -207,7 +208,7 @@ def _slot_main(conn: Connection, settings: Settings) -> None:
             conn.send(("done", finished))
             if not healthy:  # its worker may be gone: start a fresh one for the next job
                 grader.close()
-                grader, device, fingerprint = _build(settings, None)
+                grader, device, fingerprint = _build(settings, None, threads)
     finally:
         grader.close()
 
@@ -219,13 +220,13 @@ def _receive(conn: Connection) -> Job | None:
         return None
 
 
-def _build(settings: Settings, worker):
+def _build(settings: Settings, worker, threads: int):
     import torch
 
     from grader import fingerprint
     from grader.api import Grader
 
-    torch.set_num_threads(settings.threads)
+    torch.set_num_threads(threads)
     grader = Grader(
         settings.assignment, device=settings.device, data_root=settings.data_root,
         seed=settings.seed, worker=worker, isolation=settings.isolation, hide=settings.hide,
@@ -235,7 +236,7 @@ def _build(settings: Settings, worker):
 
 
 def _grade(grader, job: Job, device: str, fingerprint: dict) -> tuple[Finished, bool]:
-    from grader.api import GraderError
+    from grader.errors import GraderError
 
     started = utcnow()
     try:

@@ -8,7 +8,6 @@ own; nothing a submission does stops the batch.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,7 +111,6 @@ def run_batch(
 
 
 def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Settings:
-    jobs = max(1, options.jobs or os.cpu_count() or 1)
     hide = (str(gradebook.path.parent),) if gradebook.path is not None else ()
     return Settings(
         assignment=options.assignment,
@@ -120,7 +118,6 @@ def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Setting
         # share this process's environment and folder.
         data_root=str(Path(options.data_root).resolve()) if options.data_root else None,
         device=options.device, seed=options.seed, isolation=isolation, hide=hide,
-        threads=max(1, (os.cpu_count() or 1) // jobs),
     )
 
 
@@ -130,6 +127,7 @@ class _Store:
     def __init__(self, gradebook, assignment, settings, summary, on_graded) -> None:
         self.gradebook, self.assignment, self.settings = gradebook, assignment, settings
         self.summary, self.on_graded = summary, on_graded
+        self._environment: dict | None = None  # for runs no slot saw: computed once
 
     def error(self, submission: Submission) -> None:
         now = utcnow()
@@ -146,17 +144,15 @@ class _Store:
     def _store(self, submission: Submission, status: RunStatus, started, ended, *,
                result: SubmissionResult | None = None, error: str = "", device: str = "",
                fingerprint: dict | None = None) -> None:
-        from grader import fingerprint as environment
-
         checks = result.checks if result is not None else ()
         self.gradebook.record(NewRun(
             student=submission.student, assignment=self.assignment.name,
-            version=self.assignment.version, title=self.assignment.title,
+            version=self.summary.version, title=self.assignment.title,
             content_hash=submission.content_hash, path=str(submission.source),
             submitted_at=submission.submitted_at, status=status, started_at=started,
             finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,
             isolation=self.settings.isolation,
-            fingerprint=fingerprint or environment.environment(device or "cpu"),
+            fingerprint=fingerprint or self._here(),
             checks=checks, error=error,
         ))
         graded = Graded(submission.student, status,
@@ -164,3 +160,12 @@ class _Store:
                         error)
         self.summary.outcomes.append(graded)
         self.on_graded(graded)
+
+    def _here(self) -> dict:
+        """This machine's fingerprint, for error runs (the assignment's version hashes sources
+        and the fingerprint asks torch about GPUs: neither belongs in a per-submission loop)."""
+        if self._environment is None:
+            from grader import fingerprint
+
+            self._environment = fingerprint.environment(self.settings.device)
+        return self._environment

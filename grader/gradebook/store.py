@@ -125,14 +125,14 @@ class Gradebook:
 
     def record(self, new: NewRun) -> int:
         """Store one run with its check results in one transaction; returns the run's id."""
-        for attempt in range(3):  # a second writer may create the same student first
+        attempts = 3  # a second writer may create the same student first
+        for attempt in range(1, attempts + 1):
             try:
                 with self.session() as session:
                     return self._record(session, new)
             except IntegrityError:
-                if attempt == 2:
+                if attempt == attempts:
                     raise
-        raise AssertionError("unreachable")
 
     def _record(self, session: Session, new: NewRun) -> int:
         student = _get_or_add(session, Student, name=new.student)
