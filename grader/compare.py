@@ -112,14 +112,34 @@ def assert_close(
     if isinstance(actual, (int, float)) and not isinstance(actual, bool) and expected.numel() == 1:
         actual = torch.tensor(float(actual), dtype=torch.float64)
     actual = as_tensor(actual, what).detach()
-    expected = expected.detach()
     d_rtol, d_atol = _default_tolerance(actual, expected)
     rtol, atol = (d_rtol if rtol is None else rtol), (d_atol if atol is None else atol)
+    a, e = conform(actual, expected, what=what, hint=hint, mistakes=mistakes, rtol=rtol,
+                   atol=atol, exact_shape=exact_shape)
+    close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+    if not close.all():
+        message = _mismatch(what, a, e, close, rtol, atol)
+        fail(message, named_mistake(a, rtol, atol, mistakes) or hint)
+
+
+def conform(
+    actual: Any, expected: torch.Tensor, *, what: str, hint: str = "",
+    mistakes: Sequence[Mistake] = (), rtol: float = 1e-4, atol: float = 1e-5,
+    exact_shape: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``actual`` and ``expected`` as float64 tensors of one shape, or a failure that says why.
+
+    Fails on a non-tensor, a wrong shape, or a non-finite entry where the answer is finite; the
+    first of ``mistakes`` that ``actual`` matches within ``rtol``/``atol`` names the hint.
+    """
+    __tracebackhide__ = True
+    actual = as_tensor(actual, what).detach()
+    expected = expected.detach()
     if actual.shape != expected.shape:
         if exact_shape or actual.numel() != expected.numel():
             fail(
                 f"{what} has shape {shape(actual)}, expected {shape(expected)}",
-                _diagnose(actual, rtol, atol, mistakes) or hint,
+                named_mistake(actual, rtol, atol, mistakes) or hint,
             )
         actual = actual.reshape(expected.shape)
     if actual.dtype.is_floating_point is False and expected.dtype.is_floating_point:
@@ -127,17 +147,14 @@ def assert_close(
     a, e = actual.double(), expected.double()
     bad_nonfinite = ~torch.isfinite(a) & torch.isfinite(e)
     if bad_nonfinite.any():
-        first = _index(bad_nonfinite.nonzero()[0])
+        first = format_index(bad_nonfinite.nonzero()[0])
         fail(
             f"{what} has {int(bad_nonfinite.sum())} non-finite entries of {a.numel()} where the "
             f"answer is finite: first at {first}, {a[tuple(bad_nonfinite.nonzero()[0])].item()} "
             f"instead of {e[tuple(bad_nonfinite.nonzero()[0])].item():.6g}",
-            _diagnose(actual, rtol, atol, mistakes) or hint,
+            named_mistake(actual, rtol, atol, mistakes) or hint,
         )
-    close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
-    if not close.all():
-        message = _mismatch(what, a, e, close, rtol, atol)
-        fail(message, _diagnose(actual, rtol, atol, mistakes) or hint)
+    return a, e
 
 
 def _default_tolerance(a: torch.Tensor, e: torch.Tensor) -> tuple[float, float]:
@@ -145,7 +162,7 @@ def _default_tolerance(a: torch.Tensor, e: torch.Tensor) -> tuple[float, float]:
     return max(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
-def _index(idx: torch.Tensor) -> str:
+def format_index(idx: torch.Tensor) -> str:
     return "[" + ", ".join(str(int(i)) for i in idx) + "]"
 
 
@@ -155,7 +172,7 @@ def _mismatch(
     err = (a - e).abs().nan_to_num(nan=float("inf"))
     flat = int(torch.argmax(err.reshape(-1)))
     where = torch.unravel_index(torch.tensor(flat), e.shape) if e.dim() else ()
-    at = _index(torch.stack(where)) if e.dim() else "the only entry"
+    at = format_index(torch.stack(where)) if e.dim() else "the only entry"
     rel = (err / e.abs().clamp_min(1e-30)).reshape(-1)[flat]
     wrong = int((~close).sum())
     return (
@@ -165,7 +182,10 @@ def _mismatch(
     )
 
 
-def _diagnose(actual: torch.Tensor, rtol: float, atol: float, mistakes: Sequence[Mistake]) -> str:
+def named_mistake(
+    actual: torch.Tensor, rtol: float, atol: float, mistakes: Sequence[Mistake]
+) -> str:
+    """The hint of the first of ``mistakes`` that ``actual`` matches, or ""."""
     for mistake in mistakes:
         if mistake.matches(actual, max(rtol, 1e-4), max(atol, 1e-5)):
             return mistake.hint

@@ -22,7 +22,8 @@ class Use:
 def banned_uses(tree: ast.Module, function: str, banned: tuple[str, ...]) -> list[Use]:
     """Every use of a banned name in ``function`` or the module-level helpers it reaches.
 
-    ``banned`` holds dotted names; ``torch.Tensor.NAME`` bans the method ``.NAME`` on anything.
+    ``banned`` holds dotted names; a name bans everything under it too (``torch.autograd`` bans
+    ``torch.autograd.grad``), and ``torch.Tensor.NAME`` bans the method ``.NAME`` on anything.
     """
     defs = _defs(tree)
     values = _module_values(tree)
@@ -39,7 +40,10 @@ def banned_uses(tree: ast.Module, function: str, banned: tuple[str, ...]) -> lis
                 found = _banned(node, local_aliases, banned, methods)
                 if found:
                     uses.add(Use(found, sub.lineno, name))
-    return sorted(uses, key=lambda u: (u.line, u.name))
+    # torch.autograd.grad also walks past its prefix torch.autograd: keep the longest name
+    longest = {u for u in uses if not any(v.line == u.line and v.name.startswith(u.name + ".")
+                                          for v in uses)}
+    return sorted(longest, key=lambda u: (u.line, u.name))
 
 
 def reachable(tree: ast.Module, function: str) -> set[str]:
@@ -64,10 +68,15 @@ def _defs(tree: ast.Module) -> dict[str, ast.AST]:
 def _banned(node: ast.AST, aliases: dict[str, str], banned, methods: set[str]) -> str | None:
     dotted = _dotted(node, aliases)
     if dotted is not None:
-        return dotted if dotted in banned else None
+        return dotted if is_banned(dotted, banned) else None
     if isinstance(node, ast.Attribute) and node.attr in methods:
         return f"torch.Tensor.{node.attr}"  # a method call on a tensor: X.softmax(1)
     return None
+
+
+def is_banned(name: str, banned: tuple[str, ...]) -> bool:
+    """``name`` is one of ``banned`` or lies under one: torch.func bans torch.func.grad."""
+    return any(name == b or name.startswith(b + ".") for b in banned)
 
 
 def _aliases(node: ast.AST) -> dict[str, str]:
@@ -106,7 +115,15 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
     return ".".join([aliases[node.id], *reversed(parts)])
 
 
-def add_from_scratch_check(assignment, function: str, *, points: float, sample=None) -> None:
+FROM_SCRATCH_HINT = (
+    "write {function} from elementary operations; building blocks such as torch.exp, "
+    "torch.logsumexp and torch.linalg are allowed"
+)
+
+
+def add_from_scratch_check(
+    assignment, function: str, *, points: float, sample=None, hint: str = FROM_SCRATCH_HINT
+) -> None:
     """Register a ``rules`` check: ``function`` must not call ``assignment.banned[function]``.
 
     Args:
@@ -115,6 +132,7 @@ def add_from_scratch_check(assignment, function: str, *, points: float, sample=N
         points: what keeping the rule is worth.
         sample: a zero-argument callable giving positional arguments for a traced run in the
             child, which catches calls the source hides; None to read the source only.
+        hint: what to do instead; ``{function}`` is replaced by the function's name.
     """
     from grader.compare import fail
     from grader.session import NotImplementedByStudent, StudentProblem
@@ -134,14 +152,13 @@ def add_from_scratch_check(assignment, function: str, *, points: float, sample=N
                 raise
             except StudentProblem:  # it crashed on the sample: other checks say so; the source
                 traced = set()  # alone decides this rule
-            uses = [Use(name, 0, function) for name in sorted(traced & set(banned))]
+            uses = [Use(name, 0, function) for name in sorted(traced) if is_banned(name, banned)]
         if uses:
             first = uses[0]
             where = f" (line {first.line}, in {first.via})" if first.line else " (seen at run time)"
             fail(
                 f"`{function}` calls {first.name}{where}; this exercise implements it from scratch",
-                f"write {function} from elementary operations; building blocks such as "
-                "torch.exp, torch.logsumexp and torch.linalg are allowed",
+                hint.format(function=function),
             )
 
     run.__name__ = f"{function}_is_from_scratch"

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
+from reference import gradients as gradients_ref
 from reference import linear_regression as linreg_ref
 from reference import softmax_regression as softmax_ref
 
@@ -469,3 +470,65 @@ def test_template_matches_the_reference_signatures_and_is_unimplemented(filename
         dummies = [None] * len(signature.parameters)
         with pytest.raises(NotImplementedError):
             getattr(template, name)(*dummies)
+
+
+# gradients: each hand-derived derivative against autograd, each rule against torch.optim
+
+POINTS = torch.cat([torch.linspace(-6, 6, 49, dtype=torch.float64),
+                    torch.tensor([-1e3, -710.0, 710.0, 1e3], dtype=torch.float64)])
+
+
+@pytest.mark.parametrize("function, derivative, true_function", [
+    ("sigmoid", "sigmoid_grad", torch.sigmoid), (None, "tanh_grad", torch.tanh),
+    (None, "relu_grad", torch.relu),
+])
+def test_gradients_derivatives_match_autograd_of_torchs_functions(function, derivative,
+                                                                   true_function):
+    x = POINTS.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(true_function(x).sum(), x)
+    assert_close(getattr(gradients_ref, derivative)(POINTS), expected, rtol=1e-12, atol=1e-300)
+    if function is not None:
+        own = x.detach().clone().requires_grad_(True)
+        value = getattr(gradients_ref, function)(own)
+        (grad,) = torch.autograd.grad(value.sum(), own)  # finite at ±1000 and right at 0
+        assert_close(value, true_function(x).detach())
+        assert_close(grad, expected, rtol=1e-12, atol=1e-300)
+
+
+def test_softmax_jacobian_matches_autograds_jacobian():
+    o = 3 * torch.randn(7, dtype=torch.float64)
+    expected = torch.autograd.functional.jacobian(lambda v: torch.softmax(v, 0), o)
+    assert_close(gradients_ref.softmax_jacobian(o), expected)
+    assert torch.isfinite(gradients_ref.softmax_jacobian(torch.tensor([1e3, 0.0, -1e3]))).all()
+
+
+def test_softmax_cross_entropy_grad_matches_autograd_of_cross_entropy():
+    logits, y = _logits_and_labels((6, 5), torch.float64)
+    o = logits.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(F.cross_entropy(o, y, reduction="sum"), o)
+    assert_close(gradients_ref.softmax_cross_entropy_grad(logits, y), expected)
+
+
+def test_real_softmax_matches_logaddexp_where_exp_overflows():
+    a = torch.tensor([1e3, -1e3, 1e3, 3.0, 88.8])
+    b = torch.tensor([1e3, -1e3, -1e3, -2.0, 88.7])
+    assert_close(gradients_ref.real_softmax(a, b), torch.logaddexp(a, b))
+    assert gradients_ref.real_softmax(a, b)[0].item() == pytest.approx(1e3 + math.log(2))
+
+
+def test_the_update_rules_follow_torch_optim_for_several_steps():
+    start, grads = torch.randn(5, dtype=torch.float64), torch.randn(4, 5, dtype=torch.float64)
+    for rule, optimizer, state in [
+        (lambda p, g, s: gradients_ref.momentum_update(p, g, s, 0.1, 0.9),
+         lambda w: torch.optim.SGD([w], lr=0.1, momentum=0.9), torch.zeros(5, dtype=torch.float64)),
+        # torch's Adagrad adds eps outside the square root, the book inside: with eps = 0 they agree
+        (lambda p, g, s: gradients_ref.adagrad_update(p, g, s, 0.1, eps=0.0),
+         lambda w: torch.optim.Adagrad([w], lr=0.1, eps=0.0), torch.zeros(5, dtype=torch.float64)),
+    ]:
+        w = start.clone().requires_grad_(True)
+        opt, param = optimizer(w), start.clone()
+        for g in grads:
+            w.grad = g.clone()
+            opt.step()
+            param, state = rule(param, g, state)
+            assert_close(param, w.detach())

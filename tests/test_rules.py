@@ -72,3 +72,30 @@ def test_from_scratch_code_breaks_no_rule(source):
 def test_a_stub_is_recognised_and_real_code_is_not(body, stub):
     source = textwrap.dedent(f"def sgd(params, lr, batch_size):\n    {body}\n")
     assert is_stub(ast.parse(source), "sgd") is stub
+
+
+AUTOGRAD_BANS = ("torch.autograd", "torch.func", "torch.Tensor.backward")
+AUTOGRAD_CAUGHT = {
+    "torch.autograd.grad": ("import torch\ndef g(x):\n    return torch.autograd.grad(x, x)\n",
+                            "torch.autograd.grad"),
+    "from-import of a submodule's function": (
+        "from torch.autograd.functional import jacobian\ndef g(x):\n    return jacobian(f, x)\n",
+        "torch.autograd.functional.jacobian"),
+    "module alias": ("import torch.func as tf\ndef g(x):\n    return tf.grad(f)(x)\n",
+                     "torch.func.grad"),
+    "from torch import autograd": ("from torch import autograd\ndef g(x):\n"
+                                   "    return autograd.grad(x, x)\n", "torch.autograd.grad"),
+    ".backward()": ("def g(x):\n    x.sum().backward()\n    return x.grad\n",
+                    "torch.Tensor.backward"),
+}
+
+
+@pytest.mark.parametrize("source, banned", AUTOGRAD_CAUGHT.values(), ids=AUTOGRAD_CAUGHT.keys())
+def test_a_banned_module_bans_everything_under_it(source, banned):
+    assert [u.name for u in banned_uses(ast.parse(source), "g", AUTOGRAD_BANS)] == [banned]
+
+
+def test_a_banned_module_does_not_ban_a_name_that_merely_starts_like_it():
+    source = ("import torch\ndef g(x):\n"
+              "    return torch.autograd_like(x) + torch.functional.norm(x)\n")
+    assert banned_uses(ast.parse(source), "g", AUTOGRAD_BANS) == []

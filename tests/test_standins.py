@@ -41,7 +41,21 @@ def _softmax_samples():
     yield "evaluate_accuracy", (lambda X: X[:, :3], batches)
 
 
-SAMPLES = {"linreg": _linreg_samples, "softmax": _softmax_samples}
+def _gradients_samples():
+    x = torch.cat([3 * torch.randn(9, dtype=torch.float64), torch.tensor([0.0, -1e3, 1e3])])
+    for function in ("sigmoid", "sigmoid_grad", "tanh_grad", "relu_grad"):
+        yield function, (x,)
+    yield "softmax_jacobian", (torch.randn(5, dtype=torch.float64),)
+    yield "softmax_cross_entropy_grad", (5 * torch.randn(6, 4), torch.randint(0, 4, (6,)))
+    yield "squared_loss_grad", (torch.randn(7, 1), torch.randn(7))
+    yield "real_softmax", (x, x.flip(0))
+    param, grad, state = torch.randn(4), torch.randn(4), torch.rand(4)
+    yield "adagrad_update", (param, grad, state, 0.1)
+    yield "momentum_update", (param, grad, state, 0.1, 0.9)
+
+
+SAMPLES = {"linreg": _linreg_samples, "softmax": _softmax_samples,
+           "gradients": _gradients_samples}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
