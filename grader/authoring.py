@@ -11,7 +11,7 @@ from grader.checking import (
     assert_gradients_match,
     assert_not_much_slower,
 )
-from grader.compare import Mistake, as_number, as_tensor, assert_close, describe, fail
+from grader.compare import Mistake, as_number, as_tensor, assert_close, describe, fail, shape
 from grader.gradcheck import (
     assert_derivative,
     autograd_derivative,
@@ -22,6 +22,7 @@ from grader.gradcheck import (
 )
 from grader.results import Category
 from grader.rules import add_from_scratch_check
+from grader.runner.datasets import get as training_data
 from grader.runner.probes import ProbeEnv
 
 __all__ = [
@@ -45,4 +46,6 @@ __all__ = [
     "fail",
     "numeric_jacobian",
     "relative_error",
+    "shape",
+    "training_data",
 ]

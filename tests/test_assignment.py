@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 import torch
-from helpers import LINREG_FILE, REFERENCE_FILE
+from helpers import LINREG_FILE, REFERENCE_FILE, REPO
 
 from grader.api import Grader
 from grader.assignment import Assignment, AssignmentError, load_assignments
@@ -21,7 +23,7 @@ def _assignment() -> Assignment:
 
 def test_every_shipped_check_has_a_title_a_category_and_positive_points():
     assignments = load_assignments()
-    assert {"linreg", "softmax"} <= set(assignments)
+    assert {"linreg", "softmax", "gradients"} <= set(assignments)
     for assignment in assignments.values():
         assert assignment.checks
         for check in assignment.checks:
@@ -105,3 +107,17 @@ def test_a_hidden_check_never_shows_its_inputs(make_submission, data_root):
     assert "hidden" in hidden.message
     assert visible.status is Outcome.PASSED
     assert (result.score, result.max_score) == (1.0, 3.0)
+
+
+@pytest.mark.parametrize("package", sorted(p.parent.name for p in (REPO / "assignments").glob(
+    "*/__init__.py")))
+def test_assignments_use_the_public_api_alone(package):
+    """The proof that a course can add an assignment: it imports nothing else from grader."""
+    imported = set()
+    for path in (REPO / "assignments" / package).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+    assert {m for m in imported if m.split(".")[0] == "grader"} == {"grader.authoring"}

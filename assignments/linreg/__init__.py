@@ -1,6 +1,6 @@
 """Linear regression from scratch (d2l 3.2), with the normal equation and Huber loss exercises."""
 
-from grader.assignment import Assignment
+from grader.authoring import Assignment
 
 assignment = Assignment(
     name="linreg",

@@ -5,14 +5,20 @@ from __future__ import annotations
 import torch
 
 from assignments.linreg import assignment, probes
-from grader.checking import (
+from grader.authoring import (
+    Mistake,
     add_device_check,
+    add_from_scratch_check,
+    as_number,
+    as_tensor,
     assert_autograd_matches_finite_differences,
+    assert_close,
     assert_gradients_match,
     assert_not_much_slower,
+    describe,
+    fail,
+    shape,
 )
-from grader.compare import Mistake, as_number, as_tensor, assert_close, describe, fail, shape
-from grader.rules import add_from_scratch_check
 
 check = assignment.check
 TRUE_W, TRUE_B = torch.tensor([2.0, -3.4]), 4.2

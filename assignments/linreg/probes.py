@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from grader.runner.probes import ProbeEnv
+from grader.authoring import ProbeEnv
 
 
 def data_iter_passes(

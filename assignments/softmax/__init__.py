@@ -1,6 +1,6 @@
 """Softmax regression from scratch (d2l 3.4-3.7), with the LogSumExp fix of exercise 3.6."""
 
-from grader.assignment import Assignment
+from grader.authoring import Assignment
 
 _CROSS_ENTROPIES = (
     "torch.nn.functional.cross_entropy",

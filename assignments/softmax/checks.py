@@ -6,21 +6,19 @@ import torch
 import torch.nn.functional as F
 
 from assignments.softmax import assignment, probes
-from grader.checking import (
-    add_device_check,
-    assert_autograd_matches_finite_differences,
-    assert_gradients_match,
-    assert_not_much_slower,
-)
-from grader.compare import (
+from grader.authoring import (
     Mistake,
+    add_device_check,
+    add_from_scratch_check,
     as_number,
     as_tensor,
+    assert_autograd_matches_finite_differences,
     assert_close,
+    assert_gradients_match,
+    assert_not_much_slower,
     describe,
     fail,
 )
-from grader.rules import add_from_scratch_check
 
 check = assignment.check
 # Square first: a missing keepdim broadcasts silently there, and the grader can name it.

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.runner import datasets
-from grader.runner.probes import ProbeEnv
+from grader.authoring import ProbeEnv, training_data
 
 NUM_INPUTS, NUM_OUTPUTS = 784, 10
 HOLDOUT = 1 / 6  # the last sixth of the training set (10,000 of 60,000): the student's test_iter
@@ -115,7 +114,7 @@ def fashion_mnist(
     env: ProbeEnv, num_epochs: int = 10, lr: float = 0.1, batch_size: int = 256
 ) -> dict:
     """The book's section 3.6 run, all student parts: W ~ N(0, 0.01), lr 0.1, batch 256."""
-    images, labels = datasets.get("fashion_mnist_train")
+    images, labels = training_data("fashion_mnist_train")
     images = images.to(env.device)
     labels = labels.to(env.device)
     split = len(labels) - int(len(labels) * HOLDOUT)
