@@ -232,6 +232,10 @@ def _problem(function: str, error: dict) -> StudentProblem:
 def _error_hint(kind: str, text: str) -> str:
     if "must match the size of tensor" in text or "shapes cannot be multiplied" in text:
         return "the shapes do not line up: check keepdim=True on reductions and the axis you use"
+    if kind == "OutOfMemoryError" or "CUDA out of memory" in text:
+        return ("the GPU ran out of memory, which grading slots share: is a (n, n) matrix built "
+                "by accident, or are tensors with their graphs kept across batches "
+                "(total += loss instead of total += float(loss))?")
     if "can't allocate memory" in text or kind == "MemoryError":
         return "it ran out of memory: is a (n, n) matrix being built by accident?"
     if kind == "RecursionError":

@@ -63,7 +63,14 @@ class _Child:
                 return {"ok": self._import(request)}
             return {"ok": self._probe(request)}
         except BaseException as err:  # SystemExit and KeyboardInterrupt too: never a pass
-            return {"error": _describe(err, self.submission)}
+            error = _describe(err, self.submission)
+            if isinstance(err, torch.cuda.OutOfMemoryError):
+                # Slots share the GPU: give back what this check held (its frames hold the
+                # tensors) before the next check runs.
+                err.__traceback__ = None
+                del err
+                torch.cuda.empty_cache()
+            return {"error": error}
 
     def _import(self, request: dict) -> dict:
         path = self.submission / request["file"]
@@ -96,6 +103,8 @@ class _Child:
             inspect.signature(probe).bind(env, **kwargs)
         except TypeError as err:
             raise ProbeMisuse(f"{request['probe']}: {err}") from None
+        if device.type == "cuda":
+            _deterministic_gpu()
         seed_everything(int(request["seed"]))
         with self._bound(request["bind"]):
             return probe(env, **kwargs)
@@ -169,6 +178,14 @@ def _to_device(value: Any, device: torch.device) -> Any:
     if isinstance(value, dict):
         return {k: _to_device(v, device) for k, v in value.items()}
     return value
+
+
+def _deterministic_gpu() -> None:
+    """The book's results on a GPU, run after run: deterministic kernels where torch has them
+    (a warning, not an error, where it has none: student code must not fail for it)."""
+    if not torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
 
 
 def _describe(err: BaseException, submission: Path) -> dict:

@@ -19,8 +19,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+# cuBLAS reads this at a process's first CUDA call, which happens in a child (CUDA cannot cross
+# a fork, so the zygote never touches it): deterministic matrix products on a GPU.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
 # Forked children hang in OpenMP if the parent ever ran a multi-threaded op: one thread, first.
-import torch
+import torch  # noqa: E402
 
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
