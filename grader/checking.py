@@ -22,15 +22,18 @@ def assert_gradients_match(
     names: tuple[str, ...] | None = None, hint: str = "", rtol: float | None = None,
     atol: float | None = None,
 ) -> None:
-    """Autograd through the student's function, with a random cotangent, matches the reference."""
+    """Autograd through the student's function, with a random cotangent, matches the reference.
+
+    The output is compared first (a non-finite or wrong output fails with ``hint``), then the
+    gradient with respect to each argument in ``wrt``, named by ``names``.
+    """
     __tracebackhide__ = True
     expected_out = getattr(ref, function)(*args)
     cotangent = torch.randn_like(expected_out)
     got = student.vjp(function, args, cotangent, wrt)
     expected = ref.probe(builtin.vjp, function=function, args=args, wrt=wrt, cotangent=cotangent)
-    assert_close(
-        got["output"], expected["output"], what=f"{function}'s output", rtol=rtol, atol=atol
-    )
+    assert_close(got["output"], expected["output"], what=f"{function}'s output", rtol=rtol,
+                 atol=atol, hint=hint)
     if got["grads"] is None:
         fail(f"{function}'s output carries no gradient back to its inputs", DETACHED_HINT)
     names = names or tuple(f"argument {i}" for i in wrt)

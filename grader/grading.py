@@ -87,8 +87,10 @@ def run_check(
     start = time.monotonic()
     reference = Reference(module, check, _check_seed(seed, check.id), data_root)
     outcome, message, hint = _outcome(check, session, reference)
-    if check.hidden and outcome is not Outcome.PASSED and message:
-        message = HIDDEN_MESSAGE
+    if check.hidden and outcome in _REVEALING:
+        # A matched mistake's hint is computed from the hidden inputs too; "not implemented"
+        # and "skipped" reveal nothing.
+        message, hint = HIDDEN_MESSAGE, ""
     return CheckResult(
         id=check.id,
         function=check.function,
@@ -102,6 +104,9 @@ def run_check(
         duration=time.monotonic() - start,
         hidden=check.hidden,
     )
+
+
+_REVEALING = (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)  # their messages carry inputs
 
 
 def _outcome(check: Check, session: Session, reference: Reference) -> tuple[Outcome, str, str]:

@@ -104,7 +104,7 @@ def test_a_hidden_check_never_shows_its_inputs(make_submission, data_root):
     hidden, visible = result.checks
     assert (hidden.status, hidden.hidden, hidden.points) == (Outcome.FAILED, True, 0.0)
     assert "SECRET" not in hidden.message and "123" not in hidden.message
-    assert "hidden" in hidden.message
+    assert "hidden" in hidden.message and hidden.hint == ""
     assert visible.status is Outcome.PASSED
     assert (result.score, result.max_score) == (1.0, 3.0)
 
