@@ -29,6 +29,7 @@ demo: install
 	mkdir -p $(DEMO)
 	$(BIN)/grader batch examples/class --assignment linreg --data-root $(DATA) --db sqlite:///$(DEMO)/grades.db
 	$(BIN)/grader batch examples/class --assignment softmax --data-root $(DATA) --db sqlite:///$(DEMO)/grades.db
+	$(BIN)/grader batch examples/class --assignment gradients --data-root $(DATA) --db sqlite:///$(DEMO)/grades.db
 	$(BIN)/grader report --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/report.xlsx
 	$(BIN)/grader feedback --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/feedback
 	$(BIN)/grader report --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/report.html

@@ -116,8 +116,10 @@ def sigmoid_gradient_is_finite_and_right(student, ref):
     x = x[x != 0]  # 0 has a trap of its own, below
     assert_gradients_match(
         student, ref, "sigmoid", (x,), names=("x",),
-        hint="1 / (1 + exp(-x)) has the right value, but for x below -709 exp(-x) is inf and "
-        f"autograd's gradient becomes inf * 0 = NaN. {WHERE_HINT}",
+        hint="for x below -709 exp(-x) is inf, and autograd's gradient of 1 / (1 + exp(-x)) is "
+        "inf * 0 = NaN though its value is right. With z = exp(-|x|), which never overflows: "
+        "1 / (1 + z) for x >= 0, z / (1 + z) below; torch.where differentiates both branches, "
+        "so both must stay finite",
     )
     assert_gradients_match(
         student, ref, "sigmoid", (torch.zeros(3, dtype=torch.float64),), names=("x = 0",),
