@@ -115,6 +115,11 @@ MISTAKES = {
                                   "torch.exp(x) / (1 + torch.exp(x)))"),
         {("sigmoid", "gradient"): "torch.where differentiates both branches"},
     ),
+    "sigmoid through exp(-x.abs()): no slope at 0": Mistake(
+        "sigmoid", _fn("sigmoid", "z = torch.exp(-x.abs())\n"
+                                  "return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))"),
+        {("sigmoid", "gradient"): "derivative of |x| at 0"},
+    ),
     "sigmoid via torch.sigmoid": Mistake(
         "sigmoid", _fn("sigmoid", "return torch.sigmoid(x)"),
         {("sigmoid", "rules"): "elementary operations"},

@@ -50,7 +50,7 @@ IN_PLACE_HINT = (
 def _points(n: int = 64, low: float = -4.0, high: float = 4.0) -> torch.Tensor:
     """float64 points spread over [low, high], none within 0.05 of 0 (ReLU's kink)."""
     x = torch.empty(n, dtype=torch.float64).uniform_(low, high)
-    return torch.where(x.abs() < 0.05, x.sign() * 0.05 + x, x)
+    return torch.where(x.abs() >= 0.05, x, torch.where(x < 0, x - 0.05, x + 0.05))
 
 
 def _inputs(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
