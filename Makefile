@@ -5,12 +5,12 @@ DATA   ?= $(firstword $(wildcard ../shared/data) ./data)
 
 DEMO   := demo-output
 
-.PHONY: install browser demo test lint clean
+.PHONY: install browser postgres demo test lint clean
 
 $(BIN)/grader: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $@
 
 install: $(BIN)/grader
@@ -21,6 +21,14 @@ browser:
 	  apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "WARNING: no chromium: the browser test of the html report will be skipped"
+
+# A throwaway PostgreSQL cluster serves the concurrent-writer tests (Debian's package; root
+# installs it); the tests start and stop their own server.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || \
+	  echo "WARNING: no postgresql: the PostgreSQL gradebook tests will be skipped"
 
 # One student explained, then the example class graded into a gradebook, reported and fed back.
 demo: install
@@ -35,7 +43,7 @@ demo: install
 	$(BIN)/grader report --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/report.html
 	@echo "gradebook: $(DEMO)/grades.db; open $(DEMO)/report.html in a browser"
 
-test: install browser
+test: install browser postgres
 	$(BIN)/ruff check .
 	GRADER_DATA=$(DATA) $(BIN)/pytest
 

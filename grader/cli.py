@@ -97,24 +97,36 @@ DB_HELP = "Gradebook, any SQLAlchemy URL [GRADER_DB, else sqlite:///grades.db]."
     "--isolation", type=click.Choice(["auto", "strict", "basic"]), default="auto",
     show_default=True, help="How student code is confined; auto is strict where possible.",
 )
-def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolation) -> None:
+@click.option("--executor", "engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True,
+              help="local: slot processes here; ray: one Ray task per submission (grader[ray]).")
+@click.option("--ray-address", default=None,
+              help="The Ray cluster to grade on  [default: RAY_ADDRESS, else a local one]")
+def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolation, engine,
+          ray_address) -> None:
     """Grade every submission under ROOT (a folder or a .zip per student) into the gradebook.
 
     Already graded submissions are skipped, so an interrupted batch resumes where it stopped.
     Exits 1 if the grader itself failed on a submission (a crashed run, retried next time).
     """
-    from grader.batch.executor import ExecutorError
+    from functools import partial
+
+    from grader.batch.executor import ExecutorError, LocalExecutor
+    from grader.batch.ray_executor import RayExecutor
     from grader.batch.run import BatchError, Options, run_batch
     from grader.errors import GraderError
     from grader.gradebook import Gradebook, GradebookError, RunStatus
     from grader.progress import BatchProgress
 
+    if ray_address and engine != "ray":
+        _usage_error("--ray-address is for --executor ray")
+    executor = partial(RayExecutor, address=ray_address) if engine == "ray" else LocalExecutor
     options = Options(assignment, jobs=jobs, regrade=regrade, device=device,
                       data_root=data_root, seed=seed, isolation=isolation)
     try:
         with Gradebook(db) as gradebook, BatchProgress() as progress:
-            summary = run_batch(root, gradebook, options, on_plan=progress.plan,
-                                on_graded=progress.graded)
+            summary = run_batch(root, gradebook, options, executor=executor,
+                                on_plan=progress.plan, on_graded=progress.graded)
     except (BatchError, GradebookError, ExecutorError, GraderError) as err:
         _usage_error(str(err))
     crashed = summary.count(RunStatus.CRASHED)

@@ -45,7 +45,9 @@ class BatchProgress:
 
     def graded(self, graded: Graded) -> None:
         name = escape(graded.student)
-        if graded.status is RunStatus.GRADED:
+        if graded.duplicate:
+            self.console.print(f"[dim]= {name}  graded by another batch meanwhile: kept its run[/]")
+        elif graded.status is RunStatus.GRADED:
             self._below += not graded.full_marks
             mark = "[green]✓[/]" if graded.full_marks else "[yellow]✗[/]"
             self.console.print(f"{mark} {name}  {graded.score:g}/{graded.max_score:g}")

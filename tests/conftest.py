@@ -11,6 +11,7 @@ import pytest
 from helpers import LINREG_FILE, REFERENCE_FILE, REPO, replace_function
 
 from grader.api import Grader
+from grader.batch.executor import Job
 from grader.data import FILES, make_fake, raw_folder
 
 
@@ -71,3 +72,15 @@ def linreg_grader(data_root) -> Iterator[Grader]:
     """One CPU grader for linreg for the whole session: starting its worker costs ~2 s."""
     with Grader("linreg", device="cpu", data_root=data_root) as grader:
         yield grader
+
+
+@pytest.fixture
+def jobs(tmp_path) -> list[Job]:
+    """Three batch jobs, each a copy of the linreg reference."""
+    found = []
+    for i in range(3):
+        folder = tmp_path / f"s{i}"
+        folder.mkdir()
+        (folder / LINREG_FILE).write_text(REFERENCE_FILE.read_text())
+        found.append(Job(i, f"s{i}", str(folder)))
+    return found

@@ -6,20 +6,8 @@ import os
 import signal
 
 import pytest
-from helpers import LINREG_FILE, REFERENCE_FILE
 
-from grader.batch.executor import ExecutorError, Job, LocalExecutor, Settings
-
-
-@pytest.fixture
-def jobs(tmp_path) -> list[Job]:
-    found = []
-    for i in range(3):
-        folder = tmp_path / f"s{i}"
-        folder.mkdir()
-        (folder / LINREG_FILE).write_text(REFERENCE_FILE.read_text())
-        found.append(Job(i, f"s{i}", str(folder)))
-    return found
+from grader.batch.executor import ExecutorError, LocalExecutor, Settings
 
 
 def test_a_slot_that_dies_costs_one_crashed_result_and_a_new_slot_grades_the_rest(

@@ -48,7 +48,7 @@ def test_a_new_sqlite_gradebook_is_private_and_in_wal_mode(book):
 
 
 def test_a_run_and_its_checks_are_stored_whole(book):
-    run_id = book.record(run())
+    run_id = book.record(run()).run_id
     with sqlite3.connect(book.path) as db:
         score, maximum, status = db.execute(
             "SELECT score, max_score, status FROM runs WHERE id = ?", (run_id,)).fetchone()

@@ -197,18 +197,18 @@ def _slot_main(conn: Connection, settings: Settings, threads: int) -> None:
     worker = Worker()
     worker.launch()  # the zygote imports torch on one core while this process does on the other
     try:
-        grader, device, fingerprint = _build(settings, worker, threads)
+        grader, device, fingerprint = build_grader(settings, worker, threads)
     except Exception as err:
         conn.send(("failed", f"{type(err).__name__}: {err}"))
         return
     conn.send(("ready", None))
     try:
         while (job := _receive(conn)) is not None:
-            finished, healthy = _grade(grader, job, device, fingerprint)
+            finished, healthy = grade_job(grader, job, device, fingerprint)
             conn.send(("done", finished))
             if not healthy:  # its worker may be gone: start a fresh one for the next job
                 grader.close()
-                grader, device, fingerprint = _build(settings, None, threads)
+                grader, device, fingerprint = build_grader(settings, None, threads)
     finally:
         grader.close()
 
@@ -220,7 +220,9 @@ def _receive(conn: Connection) -> Job | None:
         return None
 
 
-def _build(settings: Settings, worker, threads: int):
+def build_grader(settings: Settings, worker, threads: int):
+    """A Grader for ``settings`` with torch on ``threads`` threads: (grader, device type,
+    fingerprint). Any executor's slot or task builds its grader here."""
     import torch
 
     from grader import fingerprint
@@ -235,7 +237,8 @@ def _build(settings: Settings, worker, threads: int):
     return grader, device, fingerprint.environment(device)
 
 
-def _grade(grader, job: Job, device: str, fingerprint: dict) -> tuple[Finished, bool]:
+def grade_job(grader, job: Job, device: str, fingerprint: dict) -> tuple[Finished, bool]:
+    """Grade one job: its Finished, and whether the grader is still fit for the next one."""
     from grader.errors import GraderError
 
     started = utcnow()

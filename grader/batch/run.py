@@ -33,6 +33,7 @@ class Graded:
     score: float = 0.0
     max_score: float = 0.0
     error: str = ""
+    duplicate: bool = False  # another batch stored this submission first: this run was dropped
 
     @property
     def full_marks(self) -> bool:
@@ -100,7 +101,7 @@ def run_batch(
             pending = [s for s in found if (s.student, s.content_hash) not in done]
             summary.skipped = len(found) - len(pending)
             on_plan(len(pending), summary.skipped)
-            store = _Store(gradebook, assignment, settings, summary, on_graded)
+            store = _Store(gradebook, assignment, settings, summary, on_graded, options.regrade)
             for submission in (s for s in pending if s.problem):
                 store.error(submission)
             jobs = [Job(i, s.student, str(s.folder)) for i, s in enumerate(pending)
@@ -124,9 +125,9 @@ def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Setting
 class _Store:
     """Turns each outcome into a run in the gradebook, then tells the caller."""
 
-    def __init__(self, gradebook, assignment, settings, summary, on_graded) -> None:
+    def __init__(self, gradebook, assignment, settings, summary, on_graded, regrade) -> None:
         self.gradebook, self.assignment, self.settings = gradebook, assignment, settings
-        self.summary, self.on_graded = summary, on_graded
+        self.summary, self.on_graded, self.regrade = summary, on_graded, regrade
         self._environment: dict | None = None  # for runs no slot saw: computed once
 
     def error(self, submission: Submission) -> None:
@@ -145,7 +146,7 @@ class _Store:
                result: SubmissionResult | None = None, error: str = "", device: str = "",
                fingerprint: dict | None = None) -> None:
         checks = result.checks if result is not None else ()
-        self.gradebook.record(NewRun(
+        recorded = self.gradebook.record(NewRun(
             student=submission.student, assignment=self.assignment.name,
             version=self.summary.version, title=self.assignment.title,
             content_hash=submission.content_hash, path=str(submission.source),
@@ -153,12 +154,15 @@ class _Store:
             finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,
             isolation=self.settings.isolation,
             fingerprint=fingerprint or self._here(),
-            checks=checks, error=error,
+            checks=checks, error=error, regrade=self.regrade,
         ))
         graded = Graded(submission.student, status,
                         result.score if result else 0.0, result.max_score if result else 0.0,
-                        error)
-        self.summary.outcomes.append(graded)
+                        error, duplicate=not recorded.stored)
+        if graded.duplicate:  # another batch stored it first, since this one's plan
+            self.summary.skipped += 1
+        else:
+            self.summary.outcomes.append(graded)
         self.on_graded(graded)
 
     def _here(self) -> dict:

@@ -4,6 +4,9 @@ A student hands in submissions (one per distinct content); each grading of a sub
 one version of an assignment is a run, with one row per check. A run and its check results are
 written in one transaction, so a run is either there whole or not at all. Manual overrides sit
 apart and win over the automatic score when reports are built.
+
+The same tables serve SQLite and PostgreSQL: enums are stored as strings, datetimes as naive
+UTC, text without NUL, and the fingerprint as JSON (JSONB on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,16 +16,17 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Enum,
     Float,
     ForeignKey,
-    Integer,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from grader.results import Category, Outcome
@@ -33,7 +37,8 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """Stored as naive UTC (SQLite keeps no zone), always handed back timezone-aware."""
+    """Stored as naive UTC (SQLite keeps no zone; PostgreSQL's ``timestamp without time zone``
+    likewise), always handed back timezone-aware."""
 
     impl = DateTime
     cache_ok = True
@@ -49,6 +54,20 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
+class PlainText(TypeDecorator):
+    """Text, with NUL characters stored as U+FFFD on every database.
+
+    PostgreSQL's text cannot hold NUL and refuses the whole run over one; check messages quote
+    what student code raised, which can be anything.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        return None if value is None else value.replace("\x00", "\ufffd")
+
+
 class RunStatus(str, enum.Enum):
     GRADED = "graded"  # every check ran; the score stands
     ERROR = "error"  # the submission cannot be graded as handed in (a corrupt zip, too big)
@@ -61,6 +80,10 @@ class RunStatus(str, enum.Enum):
 def _enum(kind: type[enum.Enum]) -> Enum:
     # Stored as the value strings, so the database reads the same from SQL and from pandas.
     return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+# JSONB on PostgreSQL: its plain json has no equality, so a DISTINCT over runs would fail there.
+Fingerprint = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -100,7 +123,7 @@ class Submission(Base):
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
     assignment: Mapped[str] = mapped_column(String(64), index=True)  # the assignment's name
     content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the files' paths and bytes
-    path: Mapped[str] = mapped_column(Text)  # where it was found (a folder or a .zip)
+    path: Mapped[str] = mapped_column(PlainText)  # where it was found (a folder or a .zip)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its newest file
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -117,14 +140,14 @@ class Run(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus))
-    error: Mapped[str] = mapped_column(Text, default="")  # why, unless graded
+    error: Mapped[str] = mapped_column(PlainText, default="")  # why, unless graded
     score: Mapped[float] = mapped_column(Float, default=0.0)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)  # --seed is any int: 32 bits are too few
     device: Mapped[str] = mapped_column(String(16))
     isolation: Mapped[str] = mapped_column(String(16))
     grader_version: Mapped[str] = mapped_column(String(32))
-    fingerprint: Mapped[dict] = mapped_column(JSON)  # Python, torch, CUDA, GPUs, platform
+    fingerprint: Mapped[dict] = mapped_column(Fingerprint)  # Python, torch, CUDA, GPUs, platform
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -149,9 +172,9 @@ class CheckResultRow(Base):
     status: Mapped[Outcome] = mapped_column(_enum(Outcome))
     points: Mapped[float] = mapped_column(Float)
     max_points: Mapped[float] = mapped_column(Float)
-    title: Mapped[str] = mapped_column(Text)
-    message: Mapped[str] = mapped_column(Text, default="")  # hidden checks: never the inputs
-    hint: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(PlainText)
+    message: Mapped[str] = mapped_column(PlainText, default="")  # hidden checks: never the inputs
+    hint: Mapped[str] = mapped_column(PlainText, default="")
     duration: Mapped[float] = mapped_column(Float, default=0.0)  # seconds
     hidden: Mapped[bool] = mapped_column(default=False)
 
@@ -173,7 +196,7 @@ class Override(Base):
     check_id: Mapped[str | None] = mapped_column(String(128))  # None: the assignment's score
     points: Mapped[float] = mapped_column(Float)
     by: Mapped[str] = mapped_column(String(255))  # who
-    reason: Mapped[str] = mapped_column(Text)  # why
+    reason: Mapped[str] = mapped_column(PlainText)  # why
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     student: Mapped[Student] = relationship()

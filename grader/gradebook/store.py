@@ -2,7 +2,9 @@
 
 Only the process that runs a batch writes here; grading slots hand their results back to it.
 A run and its check results go in one transaction: after a crash the database holds whole runs
-only, and the next batch grades what is missing.
+only, and the next batch grades what is missing. Two batches may write to one gradebook at once
+(SQLite or PostgreSQL): writes take turns, and ``record`` refuses a second grade of the same
+submission at the same assignment version.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.gradebook.models import (
@@ -33,6 +35,10 @@ from grader.results import CheckResult
 
 DEFAULT_URL = "sqlite:///grades.db"
 BUSY_TIMEOUT_MS = 30_000  # another writer (a second batch) holds the lock for one transaction
+CONNECT_TIMEOUT_S = 10  # a mistyped PostgreSQL host fails in seconds, not at TCP's two minutes
+SCHEMA_LOCK = 0x67726164  # PostgreSQL advisory lock ("grad") held while creating the tables
+_WRITE = "grader_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
+BY_LENGTH = Override.__table__.c.by.type.length  # who set an override: the column's size
 
 
 class GradebookError(Exception):
@@ -40,8 +46,19 @@ class GradebookError(Exception):
 
 
 def database_url(url: str | None = None) -> str:
-    """``url``, else $GRADER_DB, else a grades.db in the current folder."""
-    return url or os.environ.get("GRADER_DB") or DEFAULT_URL
+    """``url``, else $GRADER_DB, else a grades.db in the current folder.
+
+    ``postgresql://...`` as people type it means psycopg 3, the driver the grader installs
+    (SQLAlchemy alone would pick psycopg2); a URL that names its driver keeps it.
+    """
+    chosen = url or os.environ.get("GRADER_DB") or DEFAULT_URL
+    try:
+        parsed = make_url(chosen)
+    except ArgumentError:
+        return chosen  # Gradebook says what is wrong with it
+    if parsed.drivername in ("postgresql", "postgres"):  # postgres://: what hosting services give
+        return "postgresql+psycopg://" + chosen.split("://", 1)[1]  # the rest as typed
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -64,22 +81,37 @@ class NewRun:
     checks: tuple[CheckResult, ...] = ()
     error: str = ""
     title: str = ""  # the assignment's title
+    regrade: bool = False  # store it even if this version already has a finished run of it
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``record`` did: a run's id, and whether that run is the one just handed in.
+
+    ``stored`` is False when ``record`` skipped the new run because this assignment version
+    already has a finished run of the same submission; ``run_id`` is then that run's.
+    """
+
+    run_id: int
+    stored: bool
 
 
 class Gradebook:
-    """A gradebook at a SQLAlchemy URL; SQLite files are created 0600, in WAL mode.
+    """A gradebook at a SQLAlchemy URL: SQLite (files created 0600, in WAL mode) or PostgreSQL.
 
     With ``create=False`` a missing SQLite file is an error rather than a new, empty gradebook
-    (a report from a mistyped path should say so).
+    (a report from a mistyped path should say so). ``url`` is the URL as shown to people: the
+    password, if any, is masked.
     """
 
     def __init__(self, url: str | None = None, *, create: bool = True) -> None:
-        self.url = database_url(url)
+        chosen = database_url(url)
         try:
-            parsed = make_url(self.url)
+            parsed = make_url(chosen)
         except ArgumentError:
-            raise GradebookError(f"{self.url!r} is not a database URL "
+            raise GradebookError(f"{chosen!r} is not a database URL "
                                  "(try sqlite:///grades.db)") from None
+        self.url = chosen if parsed.password is None else parsed.render_as_string()
         self.path = _sqlite_file(parsed)
         if self.path is not None and not create and not self.path.exists():
             raise GradebookError(f"no gradebook at {self.path}: grade with `grader batch` first, "
@@ -87,12 +119,18 @@ class Gradebook:
         if self.path is not None:
             _create_private(self.path)
         try:
-            self.engine = _engine(self.url)
-            Base.metadata.create_all(self.engine)
-        except (OperationalError, NoSuchModuleError) as err:
-            reason = getattr(err, "orig", None) or err
+            self.engine = _engine(parsed)
+            self._writer = self.engine.execution_options(**{_WRITE: True})
+            _create_tables(self.engine, self._writer)
+        except (DBAPIError, NoSuchModuleError) as err:
+            reason = " ".join(str(getattr(err, "orig", None) or err).split())  # libpq: 2 lines
             raise GradebookError(f"cannot open the gradebook {self.url}: {reason}") from None
+        except ImportError as err:  # the dialect is known, its driver is not installed
+            package = "'psycopg[binary]'" if err.name == "psycopg" else err.name or "it"
+            raise GradebookError(f"cannot open the gradebook {self.url}: no driver "
+                                 f"{err.name!r} (pip install {package})") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(self._writer, expire_on_commit=False)
 
     def __enter__(self) -> Gradebook:
         return self
@@ -104,9 +142,14 @@ class Gradebook:
         self.engine.dispose()
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
-        with self._sessions.begin() as session:
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        ``write=True`` for one that writes what it read: on SQLite it takes the write lock at
+        the start (BEGIN IMMEDIATE), so a second writer waits its turn (up to the busy timeout)
+        rather than failing with "database is locked" halfway through.
+        """
+        with (self._writes if write else self._sessions).begin() as session:
             yield session
 
     def graded(self, assignment: str, version: str) -> set[tuple[str, str]]:
@@ -123,26 +166,46 @@ class Gradebook:
         with self.session() as session:
             return {(name, digest) for name, digest in session.execute(query)}
 
-    def record(self, new: NewRun) -> int:
-        """Store one run with its check results in one transaction; returns the run's id."""
+    def record(self, new: NewRun) -> Recorded:
+        """Store one run with its check results in one transaction, unless it repeats one.
+
+        A finished run (graded, or an error in the submission) is skipped when this assignment
+        version already has a finished run of the same submission (student and content) and
+        ``new.regrade`` is False: the same thing ``graded`` reports as done, so two batches that
+        both found it ungraded store it once. Crashed runs are always stored: they record that
+        the grader failed, count as nothing done, and never stand in for a grade.
+
+        The check and the insert cannot interleave with another writer's: SQLite runs the
+        transaction under its write lock (BEGIN IMMEDIATE), PostgreSQL locks the submission's
+        row (SELECT ... FOR UPDATE), and a submission two writers add at once is added by one,
+        the other retrying after the unique constraint refuses it.
+
+        Returns:
+            The run's id, with ``stored`` False when it was skipped (the id is then the
+            newest finished run's).
+        """
         attempts = 3  # a second writer may create the same student first
         for attempt in range(1, attempts + 1):
             try:
-                with self.session() as session:
+                with self.session(write=True) as session:
                     return self._record(session, new)
             except IntegrityError:
                 if attempt == attempts:
                     raise
 
-    def _record(self, session: Session, new: NewRun) -> int:
+    def _record(self, session: Session, new: NewRun) -> Recorded:
         student = _get_or_add(session, Student, name=new.student)
         version = _get_or_add(session, Assignment, name=new.assignment, version=new.version,
                               defaults={"title": new.title})
         submission = _get_or_add(
             session, Submission, student=student, assignment=new.assignment,
-            content_hash=new.content_hash,
+            content_hash=new.content_hash, lock=True,
             defaults={"path": new.path, "submitted_at": new.submitted_at},
         )
+        if new.status is not RunStatus.CRASHED and not new.regrade:
+            done = _finished_run(session, submission, version)
+            if done is not None:
+                return Recorded(done, stored=False)
         counted = [c for c in new.checks if c.counted]
         run = Run(
             submission=submission, assignment=version, status=new.status, error=new.error,
@@ -155,7 +218,7 @@ class Gradebook:
         )
         session.add(run)
         session.flush()
-        return run.id
+        return Recorded(run.id, stored=True)
 
     def override(
         self, student: str, assignment: str, points: float, *, by: str, reason: str,
@@ -164,7 +227,9 @@ class Gradebook:
         """Set a manual score for one check (or the whole assignment with no check)."""
         if not by.strip() or not reason.strip():
             raise GradebookError("an override needs who (--by) and why (--reason)")
-        with self.session() as session:
+        if len(by) > BY_LENGTH:  # PostgreSQL would refuse it; SQLite would keep it whole
+            raise GradebookError(f"--by is {len(by)} characters long; at most {BY_LENGTH}")
+        with self.session(write=True) as session:
             found = session.scalar(select(Student).where(Student.name == student))
             if found is None:
                 raise GradebookError(f"no student {student!r} in the gradebook")
@@ -187,13 +252,28 @@ def _row(check: CheckResult) -> CheckResultRow:
     )
 
 
-def _get_or_add(session: Session, model, defaults: dict | None = None, **key):
-    found = session.scalars(select(model).filter_by(**key)).first()
+def _get_or_add(session: Session, model, defaults: dict | None = None, lock: bool = False,
+                **key):
+    query = select(model).filter_by(**key)
+    # FOR UPDATE: a second writer of the same row waits here until this transaction ends (on
+    # PostgreSQL; SQLite renders nothing, its write lock is already held).
+    found = session.scalars(query.with_for_update() if lock else query).first()
     if found is None:
         found = model(**key, **(defaults or {}))
         session.add(found)
         session.flush()  # an IntegrityError here means another writer just added it
     return found
+
+
+def _finished_run(session: Session, submission: Submission, version: Assignment) -> int | None:
+    """The newest graded or error run of ``submission`` at this assignment version."""
+    query = (
+        select(Run.id)
+        .where(Run.submission_id == submission.id, Run.assignment_id == version.id,
+               Run.status != RunStatus.CRASHED)
+        .order_by(Run.id.desc()).limit(1)
+    )
+    return session.scalar(query)
 
 
 def _has_check(session: Session, student: Student, assignment: str, check_id: str) -> bool:
@@ -220,9 +300,21 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-def _engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+def _engine(url: URL) -> Engine:
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend == "postgresql":
+        connect_args = {} if "connect_timeout" in url.query else {
+            "connect_timeout": CONNECT_TIMEOUT_S}
+        # READ COMMITTED whatever the server's default: after waiting on a row lock, `record`
+        # must see the run the other writer committed (under REPEATABLE READ it would fail).
+        return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED",
+                             connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
@@ -234,4 +326,24 @@ def _engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: a kill -9 loses no commit
         cursor.close()
 
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # sqlite3 would BEGIN (deferred) at the first INSERT, after this transaction's reads;
+        # had another writer committed in between, the INSERT fails at once, busy timeout or
+        # not. Taking the write lock first makes a writer's read-then-write one critical section.
+        if connection.get_execution_options().get(_WRITE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
+
+
+def _create_tables(engine: Engine, writer: Engine) -> None:
+    """Create what tables are missing; two processes opening a new gradebook take turns."""
+    with engine.connect() as connection:
+        if set(Base.metadata.tables) <= set(inspect(connection).get_table_names()):
+            return  # no lock needed to read a gradebook that is already there
+    with writer.begin() as connection:  # SQLite: BEGIN IMMEDIATE
+        if connection.dialect.name == "postgresql":
+            # Transactional DDL: the second CREATE TABLE would wait, then fail on the catalog.
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+        Base.metadata.create_all(connection)
