@@ -1,7 +1,7 @@
 """What grading a class costs, measured in one run on this machine; prints a markdown table.
 
-- one more submission in a batch, as a ratio to a fresh Python importing torch (the floor of any
-  grader that starts a process or a container per submission);
+- one more submission in a batch (linreg, gradients), as a ratio to a fresh Python importing
+  torch (the floor of any grader that starts a process or a container per submission);
 - the speed-up of --jobs 2 over --jobs 1, whole batches and in the steady state;
 - the softmax training check against the same training run bare, in this process;
 - the peak memory (PSS) of one worker slot: its process, its zygote and the child.
@@ -39,7 +39,7 @@ def write_class(root: Path, students: int) -> Path:
     for i in range(students):
         folder = root / f"student{i:03d}"
         folder.mkdir()
-        for name in ("linear_regression.py", "softmax_regression.py"):
+        for name in ("linear_regression.py", "softmax_regression.py", "gradients.py"):
             text = (REPO / "reference" / name).read_text()
             (folder / name).write_text(f"{text}\n# student {i}\n")
     return root
@@ -173,6 +173,7 @@ def main() -> None:
         root = write_class(Path(tmp) / "class", args.students)
         one = timed_batch(root, "linreg", 1, args.data_root)
         two = timed_batch(root, "linreg", 2, args.data_root)
+        derivatives = timed_batch(root, "gradients", 1, args.data_root)
         small = write_class(Path(tmp) / "small", 2)
         memory = {name: timed_batch(small, name, 1, args.data_root, sample=True)["peak"]
                   for name in ("linreg", "softmax")}
@@ -182,6 +183,9 @@ def main() -> None:
         ("one more linreg submission in a batch (--jobs 1, steady state)",
          f"{one['per_submission']:.3f} s", f"{one['per_submission'] / floor:.2f}x of the floor",
          f"≤ {TARGETS['one more']}x"),
+        ("one more gradients submission in a batch (--jobs 1, steady state)",
+         f"{derivatives['per_submission']:.3f} s",
+         f"{derivatives['per_submission'] / floor:.2f}x of the floor", f"≤ {TARGETS['one more']}x"),
         (f"{args.students} linreg submissions, --jobs 1, start-up included", f"{one['wall']:.1f} s",
          "", ""),
         (f"{args.students} linreg submissions, --jobs 2, start-up included", f"{two['wall']:.1f} s",
@@ -196,7 +200,8 @@ def main() -> None:
            f"{peak / 2**20:.0f} MiB", "", "") for name, peak in memory.items()),
     ]
     print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
-          f"every submission full marks: {one['full_marks'] and two['full_marks']}\n")
+          "every submission full marks: "
+          f"{one['full_marks'] and two['full_marks'] and derivatives['full_marks']}\n")
     print("| what | measured | ratio | target |")
     print("|---|---|---|---|")
     for row in rows:
