@@ -310,6 +310,9 @@ def test_two_batches_over_one_class_grade_each_submission_once(url, tmp_path, da
                             ("chen wei", "graded"): 1}
     if url.startswith("postgresql"):  # held until both were in `record`: neither skipped early
         assert not any("already graded" in log.read_text() for log in logs)
+        # each submission graded twice, stored once: the other batch's progress says so
+        said = sum(log.read_text().count("graded by another batch meanwhile") for log in logs)
+        assert said == 3
     assert_whole(url)
 
 
