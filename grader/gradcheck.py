@@ -46,9 +46,10 @@ def band(error: float) -> str:
 
 
 def autograd_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor):
-    """d f(x)_i / d x_i for an elementwise f, by autograd."""
-    x = x.detach().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(f(x).sum(), x)
+    """d f(x)_i / d x_i for an elementwise f, by autograd (also inside ``torch.no_grad``)."""
+    with torch.enable_grad():
+        x = x.detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(f(x).sum(), x)
     return grad
 
 

@@ -6,6 +6,8 @@ import ast
 import textwrap
 from pathlib import Path
 
+from grader.results import Category, CheckResult, Outcome, SubmissionResult
+
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_FILE = REPO / "reference" / "linear_regression.py"
 TEMPLATE_DIR = REPO / "student_template"
@@ -26,3 +28,20 @@ def replace_function(source: str, name: str, replacement: str) -> str:
     lines = source.splitlines(keepends=True)
     new = textwrap.dedent(replacement).strip("\n") + "\n"
     return "".join(lines[:start]) + new + "".join(lines[node.end_lineno :])
+
+
+def counted(result: SubmissionResult) -> list[CheckResult]:
+    """Device checks are skipped on a CPU-only grader; everything else counts."""
+    checks = [c for c in result.checks if c.status is not Outcome.SKIPPED]
+    assert {c.category for c in result.checks if c.status is Outcome.SKIPPED} <= {Category.DEVICE}
+    return checks
+
+
+def not_passed(result: SubmissionResult) -> list[CheckResult]:
+    return [c for c in counted(result) if c.status is not Outcome.PASSED]
+
+
+def report(checks: list[CheckResult]) -> str:
+    """What went wrong, for the assertion message."""
+    return "\n".join(f"{c.id} ({c.function}, {c.category}) {c.status}: {c.message} | hint: "
+                     f"{c.hint}" for c in checks)

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import REPO, TEMPLATE_DIR, replace_function
+from helpers import REPO, TEMPLATE_DIR, counted, not_passed, replace_function, report
 
 from assignments.gradients.checks import softmax_covariance
 from grader.api import Grader
-from grader.results import Category, CheckResult, Outcome, SubmissionResult
+from grader.results import Category, Outcome, SubmissionResult
 
 GRADIENTS_FILE = "gradients.py"
 REFERENCE_SOURCE = (REPO / "reference" / GRADIENTS_FILE).read_text()
@@ -46,21 +46,6 @@ def grade(gradients_grader, tmp_path_factory) -> Grade:
         return gradients_grader.grade(folder)
 
     return run
-
-
-def counted(result: SubmissionResult) -> list[CheckResult]:
-    """Device checks are skipped on a CPU-only grader; everything else counts."""
-    assert {c.category for c in result.checks if c.status is Outcome.SKIPPED} <= {Category.DEVICE}
-    return [c for c in result.checks if c.status is not Outcome.SKIPPED]
-
-
-def not_passed(result: SubmissionResult) -> list[CheckResult]:
-    return [c for c in counted(result) if c.status is not Outcome.PASSED]
-
-
-def report(checks: list[CheckResult]) -> str:
-    return "\n".join(f"{c.id} ({c.function}, {c.category}) {c.status}: {c.message} | hint: "
-                     f"{c.hint}" for c in checks)
 
 
 def test_the_reference_earns_full_marks(grade, gradients_grader):

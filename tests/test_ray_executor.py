@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from helpers import LINREG_FILE, REFERENCE_FILE, REPO
 
 from grader.batch.executor import ExecutorError, Job, LocalExecutor, Settings
-from grader.batch.ray_executor import RayExecutor, pack, scratch_folder, unpack
+from grader.batch.ray_executor import RayExecutor, scratch_folder, unpack
 from grader.batch.run import Options, run_batch
-from grader.batch.submissions import content_hash
+from grader.batch.submissions import content_hash, read_files
 from grader.cli import main
 from grader.gradebook import Gradebook, tables
 
@@ -180,13 +180,13 @@ def test_a_submission_travels_as_bytes_and_unpacks_to_the_same_content(tmp_path)
     (folder / LINREG_FILE).write_text(REFERENCE_FILE.read_text())
     (folder / "data" / "deeper" / "w.bin").write_bytes(bytes(range(256)) * 10)
     (folder / "passwd").symlink_to("/etc/passwd")  # a link is not followed, nor sent
-    files = pack(folder)
+    files = read_files(folder)
     assert sorted(files) == ["data/deeper/w.bin", LINREG_FILE]
     copy = unpack(files, tmp_path / "copy")
     (folder / "passwd").unlink()
     assert content_hash(copy) == content_hash(folder)
     with pytest.raises(ValueError, match="more than 0 MiB"):
-        pack(folder, max_bytes=1000)
+        read_files(folder, max_bytes=1000)
     with pytest.raises(ValueError, match="outside the submission"):
         unpack({"../escaped.py": b""}, tmp_path / "evil")
 

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from helpers import REPO, TEMPLATE_DIR, replace_function
+from helpers import REPO, TEMPLATE_DIR, counted, not_passed, replace_function, report
 
 from grader.api import Grader
-from grader.results import Category, CheckResult, Outcome, SubmissionResult
+from grader.results import Category, Outcome, SubmissionResult
 
 SOFTMAX_FILE = "softmax_regression.py"
 REFERENCE_SOURCE = (REPO / "reference" / SOFTMAX_FILE).read_text()
@@ -54,23 +54,6 @@ def grade(softmax_grader, tmp_path_factory) -> Grade:
         return cache[key]
 
     return run
-
-
-def counted(result: SubmissionResult) -> list[CheckResult]:
-    """Device checks are skipped on a CPU-only grader; everything else counts."""
-    checks = [c for c in result.checks if c.status is not Outcome.SKIPPED]
-    assert {c.category for c in result.checks if c.status is Outcome.SKIPPED} <= {Category.DEVICE}
-    return checks
-
-
-def not_passed(result: SubmissionResult) -> list[CheckResult]:
-    return [c for c in counted(result) if c.status is not Outcome.PASSED]
-
-
-def report(checks: list[CheckResult]) -> str:
-    """What went wrong, for the assertion message."""
-    return "\n".join(f"{c.id} ({c.function}, {c.category}) {c.status}: {c.message} | hint: "
-                     f"{c.hint}" for c in checks)
 
 
 # --- the reference and the template ----------------------------------------------------------

@@ -83,6 +83,29 @@ def _extremes(dtype: torch.dtype) -> torch.Tensor:
     return torch.tensor([-b for b in big] + [-20.0, 0.0, 20.0] + big, dtype=dtype)
 
 
+def _survives_extremes(student_fn, ref_fn, hint: str, mistakes=lambda x: ()) -> None:
+    """``student_fn`` matches ``ref_fn`` on ``_extremes`` in float32 and float64;
+    ``mistakes(x)`` gives the known wrong answers at float64 ``x``."""
+    for dtype in DTYPES:
+        x = _extremes(dtype)
+        _elementwise(student_fn, ref_fn, x, f"{ref_fn.__name__} of {_name(dtype)} inputs up to "
+                     "1000", mistakes=mistakes(x.double()), hint=hint)
+
+
+def _derivative_is_right(
+    student_fn, f, name: str, mistakes, hint: str, dtypes=(torch.float32,)
+) -> None:
+    """``student_fn`` keeps each of ``dtypes``, and in float64 is f's derivative by autograd and
+    by central differences; ``mistakes(x)`` gives the known wrong derivatives at ``x``."""
+    x = _points()
+    for dtype in dtypes:
+        _same_dtype(student_fn(x.to(dtype)), x.to(dtype), name)
+    assert_derivative(
+        student_fn(x), autograd=autograd_derivative(f, x), numeric=central_difference(f, x),
+        what=f"{name}(x)", at=("x", x), mistakes=mistakes(x), hint=hint,
+    )
+
+
 # --- sigmoid -------------------------------------------------------------------------------
 
 
@@ -101,12 +124,9 @@ def sigmoid_matches_the_reference(student, ref):
 @check(function="sigmoid", category="stability", points=2)
 def sigmoid_survives_large_inputs(student, ref):
     """sigmoid stays finite and exact for |x| far beyond exp's overflow, in float32 and float64."""
-    for dtype in DTYPES:
-        x = _extremes(dtype)
-        _elementwise(student.sigmoid, ref.sigmoid, x,
-                     f"sigmoid of {_name(dtype)} inputs up to 1000",
-                     hint=f"{OVERFLOW_HINT}: exp(x) / (1 + exp(x)) is inf / inf = NaN for large "
-                     "x; use exp(-|x|) in both signs' formulas")
+    _survives_extremes(student.sigmoid, ref.sigmoid,
+                       hint=f"{OVERFLOW_HINT}: exp(x) / (1 + exp(x)) is inf / inf = NaN for large "
+                       "x; use exp(-|x|) in both signs' formulas")
 
 
 @check(function="sigmoid", category="gradient", points=1)
@@ -150,25 +170,17 @@ def _sigmoid_grad_mistakes(x: torch.Tensor, ref) -> list[Mistake]:
 @check(function="sigmoid_grad", category="gradient", points=3)
 def sigmoid_grad_matches_autograd_and_differences(student, ref):
     """sigmoid_grad agrees with autograd and central differences of sigmoid (float64)."""
-    x = _points()
-    _same_dtype(student.sigmoid_grad(x.float()), x.float(), "sigmoid_grad")
-    assert_derivative(
-        student.sigmoid_grad(x), autograd=autograd_derivative(ref.sigmoid, x),
-        numeric=central_difference(ref.sigmoid, x), what="sigmoid_grad(x)", at=("x", x),
-        mistakes=_sigmoid_grad_mistakes(x, ref),
-        hint="d sigmoid / dx = sigmoid(x) (1 - sigmoid(x))",
-    )
+    _derivative_is_right(student.sigmoid_grad, ref.sigmoid, "sigmoid_grad",
+                         lambda x: _sigmoid_grad_mistakes(x, ref),
+                         hint="d sigmoid / dx = sigmoid(x) (1 - sigmoid(x))")
 
 
 @check(function="sigmoid_grad", category="stability", points=1)
 def sigmoid_grad_survives_large_inputs(student, ref):
     """sigmoid_grad stays finite (and near 0) for |x| up to 1000, and is 1/4 at 0."""
-    for dtype in DTYPES:
-        x = _extremes(dtype)
-        _elementwise(student.sigmoid_grad, ref.sigmoid_grad, x,
-                     f"sigmoid_grad of {_name(dtype)} inputs up to 1000",
-                     mistakes=_sigmoid_grad_mistakes(x.double(), ref),
-                     hint=f"{OVERFLOW_HINT}; write it with sigmoid(x), which stays in [0, 1]")
+    _survives_extremes(student.sigmoid_grad, ref.sigmoid_grad,
+                       hint=f"{OVERFLOW_HINT}; write it with sigmoid(x), which stays in [0, 1]",
+                       mistakes=lambda x: _sigmoid_grad_mistakes(x, ref))
 
 
 add_from_scratch_check(assignment, "sigmoid_grad", points=1, hint=DERIVE_HINT,
@@ -194,25 +206,16 @@ def _tanh_grad_mistakes(x: torch.Tensor) -> list[Mistake]:
 @check(function="tanh_grad", category="gradient", points=3)
 def tanh_grad_matches_autograd_and_differences(student, ref):
     """tanh_grad agrees with autograd and central differences of tanh (float64)."""
-    x = _points()
-    _same_dtype(student.tanh_grad(x.float()), x.float(), "tanh_grad")
-    assert_derivative(
-        student.tanh_grad(x), autograd=autograd_derivative(torch.tanh, x),
-        numeric=central_difference(torch.tanh, x), what="tanh_grad(x)", at=("x", x),
-        mistakes=_tanh_grad_mistakes(x), hint="d tanh / dx = 1 - tanh(x)^2",
-    )
+    _derivative_is_right(student.tanh_grad, torch.tanh, "tanh_grad", _tanh_grad_mistakes,
+                         hint="d tanh / dx = 1 - tanh(x)^2")
 
 
 @check(function="tanh_grad", category="stability", points=1)
 def tanh_grad_survives_large_inputs(student, ref):
     """tanh_grad stays finite (and near 0) for |x| up to 1000, and is 1 at 0."""
-    for dtype in DTYPES:
-        x = _extremes(dtype)
-        _elementwise(student.tanh_grad, ref.tanh_grad, x,
-                     f"tanh_grad of {_name(dtype)} inputs up to 1000",
-                     mistakes=_tanh_grad_mistakes(x.double()),
-                     hint=f"{OVERFLOW_HINT}: (exp(x) - exp(-x)) / (exp(x) + exp(-x)) is inf / inf; "
-                     "torch.tanh is allowed")
+    _survives_extremes(student.tanh_grad, ref.tanh_grad, mistakes=_tanh_grad_mistakes,
+                       hint=f"{OVERFLOW_HINT}: (exp(x) - exp(-x)) / (exp(x) + exp(-x)) is inf / "
+                       "inf; torch.tanh is allowed")
 
 
 add_from_scratch_check(assignment, "tanh_grad", points=1, hint=DERIVE_HINT,
@@ -225,17 +228,14 @@ add_from_scratch_check(assignment, "tanh_grad", points=1, hint=DERIVE_HINT,
 @check(function="relu_grad", category="gradient", points=2)
 def relu_grad_matches_autograd_and_differences(student, ref):
     """relu_grad is 1 for x > 0 and 0 for x < 0, as a float tensor of x's dtype (float64)."""
-    x = _points()
-    for dtype in DTYPES:
-        _same_dtype(student.relu_grad(x.to(dtype)), x.to(dtype), "relu_grad")
-    assert_derivative(
-        student.relu_grad(x), autograd=autograd_derivative(torch.relu, x),
-        numeric=central_difference(torch.relu, x), what="relu_grad(x)", at=("x", x),
-        mistakes=[Mistake("that is ReLU itself, max(x, 0), not its derivative",
-                          lambda: x.clamp(min=0)),
-                  Mistake("the cases are swapped: 1 where x > 0, 0 elsewhere",
-                          lambda: (x <= 0).double())],
+    _derivative_is_right(
+        student.relu_grad, torch.relu, "relu_grad",
+        lambda x: [Mistake("that is ReLU itself, max(x, 0), not its derivative",
+                           lambda: x.clamp(min=0)),
+                   Mistake("the cases are swapped: 1 where x > 0, 0 elsewhere",
+                           lambda: (x <= 0).double())],
         hint="ReLU's slope is 1 where x > 0 and 0 where x < 0",
+        dtypes=DTYPES,  # float64 too: 0 and 1 are exact in float32, the bands would not tell
     )
 
 

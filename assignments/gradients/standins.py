@@ -10,12 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-
-def _derivative(f, x: torch.Tensor) -> torch.Tensor:
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(f(x).sum(), x)
-    return grad
+from grader.authoring import autograd_derivative as _derivative
 
 
 def sigmoid(x):

@@ -24,13 +24,11 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from grader.batch.executor import Executor, ExecutorError, Finished, Job, Settings, utcnow
-from grader.batch.submissions import MAX_BYTES
+from grader.batch.submissions import read_files
 
 GPU_FRACTION = 0.25  # four submissions share a GPU: a check's tensors are small
 IN_FLIGHT_PER_CPU = 2  # a queued task per busy one keeps workers fed without flooding Ray
 THREADS = 1  # each task holds one CPU (num_cpus=1): its torch gets one thread
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # NONBLOCK: a FIFO won't hang
 
 
 def _import_ray():
@@ -136,7 +134,7 @@ class RayExecutor(Executor):
         while queue and len(self._pending) < limit:
             job = queue.popleft()
             try:
-                files = pack(Path(job.folder))
+                files = read_files(Path(job.folder))
             except (OSError, ValueError) as err:  # gone or grown since discovery: its fault
                 why = err.strerror if isinstance(err, OSError) and err.strerror else err
                 now = utcnow()
@@ -174,38 +172,8 @@ class RayExecutor(Executor):
         self._task = None
 
 
-def pack(folder: Path, max_bytes: int = MAX_BYTES) -> dict[str, bytes]:
-    """The regular files under folder by relative POSIX path; no link is followed."""
-    files: dict[str, bytes] = {}
-    total = 0
-
-    def visit(fd: int, prefix: str) -> None:
-        nonlocal total
-        with os.scandir(fd) as entries:
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    inner = os.open(e.name, _DIR, dir_fd=fd)
-                    try:
-                        visit(inner, f"{prefix}{e.name}/")
-                    finally:
-                        os.close(inner)
-                elif e.is_file(follow_symlinks=False):
-                    with os.fdopen(os.open(e.name, _FILE, dir_fd=fd), "rb") as f:
-                        files[prefix + e.name] = data = f.read(max_bytes - total + 1)
-                    total += len(data)
-                    if total > max_bytes:
-                        raise ValueError(f"holds more than {max_bytes // 2**20} MiB")
-
-    fd = os.open(folder, _DIR)
-    try:
-        visit(fd, "")
-    finally:
-        os.close(fd)
-    return files
-
-
 def unpack(files: dict[str, bytes], folder: Path) -> Path:
-    """Write what ``pack`` read under folder (created); returns folder."""
+    """Write what ``read_files`` read under folder (created); returns folder."""
     folder.mkdir()
     for path, data in files.items():
         parts = PurePosixPath(path).parts

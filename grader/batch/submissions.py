@@ -15,6 +15,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -248,9 +249,38 @@ def _zip_time(info: zipfile.ZipInfo) -> float:
         return datetime(year, 1, 1, tzinfo=timezone.utc).timestamp()
 
 
+def read_files(folder: Path, max_bytes: int = MAX_BYTES) -> dict[str, bytes]:
+    """The regular files under folder, by relative POSIX path; no link is followed.
+
+    Raises ValueError once they hold more than ``max_bytes``, OSError if folder cannot be read.
+    """
+    files: dict[str, bytes] = {}
+    total = 0
+    for path, fd, entry in _regular_files(folder):
+        with os.fdopen(os.open(entry.name, _FILE, dir_fd=fd), "rb") as f:
+            files[path] = data = f.read(max_bytes - total + 1)
+        total += len(data)
+        if total > max_bytes:
+            raise ValueError(f"holds more than {max_bytes // 2**20} MiB")
+    return files
+
+
 def _walk(folder: Path, read: bool = False) -> list[_File]:
     """The regular files under folder, sorted by path, hashed if read; no link is followed."""
     files: list[_File] = []
+    for path, fd, entry in _regular_files(folder):
+        st = entry.stat(follow_symlinks=False)
+        size, digest = st.st_size, b""
+        if read:
+            size, digest = _read_digest(os.open(entry.name, _FILE, dir_fd=fd))
+        files.append(_File(path, size, st.st_mtime, digest))
+    return sorted(files)
+
+
+def _regular_files(folder: Path) -> Iterator[tuple[str, int, os.DirEntry]]:
+    """(relative POSIX path, its directory's descriptor, its entry) for each regular file under
+    folder, walked one directory descriptor at a time so that no link is followed. The
+    descriptor is open until the next item is asked for."""
     pending: list[tuple[str, ...]] = [()]
     while pending:
         parts = pending.pop()
@@ -261,15 +291,9 @@ def _walk(folder: Path, read: bool = False) -> list[_File]:
                     if e.is_dir(follow_symlinks=False):
                         pending.append((*parts, e.name))
                     elif e.is_file(follow_symlinks=False):
-                        st = e.stat(follow_symlinks=False)
-                        size, digest = st.st_size, b""
-                        if read:
-                            size, digest = _read_digest(os.open(e.name, _FILE, dir_fd=fd))
-                        path = "/".join((*parts, e.name))
-                        files.append(_File(path, size, st.st_mtime, digest))
+                        yield "/".join((*parts, e.name)), fd, e
         finally:
             os.close(fd)
-    return sorted(files)
 
 
 def _open_dir(folder: Path, parts: tuple[str, ...]) -> int:
