@@ -151,8 +151,8 @@ def training_check(data_root: str | None) -> tuple[float, float]:
     (check,) = [c for c in result.checks if c.category == "training"]
     assert check.status == "passed", check.message
 
-    import reference.softmax_regression as reference
-    from assignments.softmax import probes
+    import grader.builtin.reference.softmax_regression as reference
+    from grader.builtin.assignments.softmax import probes
 
     datasets.preload("fashion_mnist_train", fashion_mnist.resolve_root(data_root))
     torch.set_num_threads(1)  # as in the zygote's children

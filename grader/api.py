@@ -10,16 +10,15 @@ from pathlib import Path
 
 import torch
 
-from grader.assignment import Assignment, get_assignment, load_assignments
+from grader import builtin
+from grader.authoring.assignment import Assignment, get_assignment, load_assignments
 from grader.data import fashion_mnist
-from grader.errors import GraderError
-from grader.grading import grade
-from grader.isolation import choose_isolation
-from grader.results import SubmissionResult
+from grader.grading.submission import grade
+from grader.outcomes.errors import GraderError
+from grader.outcomes.results import SubmissionResult
 from grader.runner import sandbox
+from grader.runner.isolation import choose_isolation
 from grader.runner.worker import Worker
-
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "student_template"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -184,7 +183,8 @@ def list_assignments() -> list[Assignment]:
 def init_submission(folder: str | Path) -> list[Path]:
     """Copy the student template into a new folder; refuses to overwrite a file."""
     folder = Path(folder)
-    files = sorted(TEMPLATE_DIR.glob("*.py"))
+    files = sorted(f for f in builtin.folder("student_template").glob("*.py")
+                   if not f.name.startswith("_"))
     clashes = [folder / f.name for f in files if (folder / f.name).exists()]
     if clashes:
         raise GraderError(f"{clashes[0]} already exists; choose an empty folder")
@@ -199,7 +199,7 @@ def download_data(data_root: str | Path | None = None) -> list[Path]:
 
 
 def _assignment(name: str) -> Assignment:
-    from grader.assignment import AssignmentError
+    from grader.authoring.assignment import AssignmentError
 
     try:
         return get_assignment(name)

@@ -57,8 +57,9 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
     # The worker imports torch on one core while this process imports it on the other.
     worker = Worker()
     worker.launch()
-    from grader import api, render
+    from grader import api
     from grader.data import DataError
+    from grader.reports import terminal as render
 
     try:
         result = api.check_submission(
@@ -112,11 +113,11 @@ def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolatio
     from functools import partial
 
     from grader.batch.executor import ExecutorError, LocalExecutor
+    from grader.batch.progress import BatchProgress
     from grader.batch.ray_executor import RayExecutor
     from grader.batch.run import BatchError, Options, run_batch
-    from grader.errors import GraderError
     from grader.gradebook import Gradebook, GradebookError, RunStatus
-    from grader.progress import BatchProgress
+    from grader.outcomes.errors import GraderError
 
     if ray_address and engine != "ray":
         _usage_error("--ray-address is for --executor ray")
@@ -141,8 +142,8 @@ def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolatio
 
 def _gradebook_command(call, *args, **kwargs):
     """Run a reporting call; a problem with the gradebook or the request is a one-line error."""
-    from grader.errors import GraderError
     from grader.gradebook import GradebookError
+    from grader.outcomes.errors import GraderError
 
     try:
         return call(*args, **kwargs)
@@ -160,7 +161,7 @@ def _gradebook_command(call, *args, **kwargs):
 def report(db, assignment, fmt, output) -> None:
     """Write the gradebook: a long table (csv, parquet, json), a workbook with the gradebook,
     the long table and an item analysis (xlsx), or a page with charts (html)."""
-    from grader import reporting
+    from grader.reports import outputs as reporting
 
     path = _gradebook_command(reporting.report, output, fmt, db=db, assignment=assignment)
     click.echo(f"wrote {path}")
@@ -175,7 +176,7 @@ def report(db, assignment, fmt, output) -> None:
 def feedback(db, assignment, student, output) -> None:
     """Write each student's feedback, in markdown and html: what passed, what failed, the
     numbers and the likely mistakes. Hidden checks' inputs are never shown."""
-    from grader import reporting
+    from grader.reports import outputs as reporting
 
     paths = _gradebook_command(reporting.feedback, output, db=db, assignment=assignment,
                                student=student)
@@ -193,7 +194,7 @@ def feedback(db, assignment, student, output) -> None:
               help="The file (canvas) or folder (gradescope) to write.")
 def export(fmt, db, assignment, student, output) -> None:
     """Export the gradebook for Canvas or Gradescope."""
-    from grader import reporting
+    from grader.reports import outputs as reporting
 
     paths = _gradebook_command(reporting.export, fmt, output, db=db, assignment=assignment,
                                student=student)
@@ -211,7 +212,7 @@ def export(fmt, db, assignment, student, output) -> None:
 @click.option("--db", default=None, help=DB_HELP)
 def override(student, assignment, points, check_id, by, reason, db) -> None:
     """Set a manual score for STUDENT that wins over the grader's, even after a regrade."""
-    from grader import reporting
+    from grader.reports import outputs as reporting
 
     number = _gradebook_command(reporting.override, student, assignment, points, by=by,
                                 reason=reason, check_id=check_id, db=db)
@@ -235,7 +236,8 @@ def doctor(data_root) -> None:
 @main.command()
 def assignments() -> None:
     """List the assignments, their functions, checks and points."""
-    from grader import api, render
+    from grader import api
+    from grader.reports import terminal as render
 
     for a in api.list_assignments():
         click.echo(render.assignment(a))

@@ -6,7 +6,7 @@ import ast
 import textwrap
 from pathlib import Path
 
-from grader.results import Category, CheckResult, Outcome, SubmissionResult
+from grader.outcomes.results import Category, CheckResult, Outcome, SubmissionResult
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_FILE = REPO / "reference" / "linear_regression.py"

@@ -9,15 +9,16 @@ import torch
 from helpers import LINREG_FILE, REFERENCE_FILE, REPO
 
 from grader.api import Grader
-from grader.assignment import Assignment, AssignmentError, load_assignments
-from grader.compare import assert_close
-from grader.results import Category, Outcome
+from grader.authoring.assignment import Assignment, AssignmentError, load_assignments
+from grader.numeric.compare import assert_close
+from grader.outcomes.results import Category, Outcome
 
 
 def _assignment() -> Assignment:
     return Assignment(
         name="tiny", title="a test assignment", student_file=LINREG_FILE,
-        reference="reference.linear_regression", functions=("linreg", "squared_loss"),
+        reference="grader.builtin.reference.linear_regression",
+        functions=("linreg", "squared_loss"),
     )
 
 

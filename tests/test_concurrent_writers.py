@@ -24,10 +24,11 @@ import pytest
 from helpers import REPO
 from sqlalchemy import func, select
 
-from grader.assignment import get_assignment
-from grader.gradebook import Gradebook, GradebookError, NewRun, RunStatus, database_url, tables
+from grader.authoring.assignment import get_assignment
+from grader.gradebook import Gradebook, GradebookError, NewRun, RunStatus, database_url
 from grader.gradebook.models import CheckResultRow, Run, Student, Submission
-from grader.results import Category, CheckResult, Outcome
+from grader.outcomes.results import Category, CheckResult, Outcome
+from grader.reports.frames import tables
 
 pytest_plugins = ["postgres"]
 

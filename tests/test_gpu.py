@@ -13,10 +13,10 @@ import torch
 from helpers import REPO, replace_function
 
 from grader.api import Grader
+from grader.batch.fingerprint import environment
 from grader.batch.run import Options, run_batch
-from grader.fingerprint import environment
 from grader.gradebook.store import Gradebook
-from grader.results import Category, Outcome
+from grader.outcomes.results import Category, Outcome
 from grader.runner.worker import Worker
 
 pytestmark = pytest.mark.skipif(

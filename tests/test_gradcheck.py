@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader.compare import CheckFailed, Mistake
-from grader.gradcheck import (
+from grader.numeric.compare import CheckFailed, Mistake
+from grader.numeric.gradcheck import (
     assert_derivative,
     autograd_derivative,
     band,

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from grader.gradebook import Gradebook, GradebookError, NewRun, RunStatus, tables
-from grader.results import Category, CheckResult, Outcome
+from grader.gradebook import Gradebook, GradebookError, NewRun, RunStatus
+from grader.outcomes.results import Category, CheckResult, Outcome
+from grader.reports.frames import tables
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 import torch.nn.functional as F
+from grader.builtin.assignments.gradients.checks import softmax_covariance
 from helpers import REPO, TEMPLATE_DIR, counted, not_passed, replace_function, report
 
-from assignments.gradients.checks import softmax_covariance
 from grader.api import Grader
-from grader.results import Category, Outcome, SubmissionResult
+from grader.outcomes.results import Category, Outcome, SubmissionResult
 
 GRADIENTS_FILE = "gradients.py"
 REFERENCE_SOURCE = (REPO / "reference" / GRADIENTS_FILE).read_text()

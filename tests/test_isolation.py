@@ -43,13 +43,13 @@ import pytest
 import torch
 from helpers import LINREG_FILE, REFERENCE_FILE, REPO, replace_function
 
-from grader import session
 from grader.api import Grader
-from grader.assignment import get_assignment
+from grader.authoring.assignment import get_assignment
 from grader.data import raw_folder
-from grader.results import CheckResult, Outcome, SubmissionResult
+from grader.grading import session
+from grader.grading.session import MAX_SUBMISSION_BYTES
+from grader.outcomes.results import CheckResult, Outcome, SubmissionResult
 from grader.runner import sandbox
-from grader.session import MAX_SUBMISSION_BYTES
 
 SUPPORT = sandbox.support()
 pytestmark = pytest.mark.skipif(
@@ -770,7 +770,7 @@ def _digest(path, size=-1):
 """
 IMPORT_REFERENCE = """
 def normal_equation(X, y):
-    import reference.linear_regression as ref
+    import grader.builtin.reference.linear_regression as ref
 
     return ref.normal_equation(X, y)
 """
@@ -779,7 +779,7 @@ IMPORT_CHECKS = DIGEST + """
 def normal_equation(X, y):
     import inspect
 
-    import assignments.linreg.checks as checks
+    import grader.builtin.assignments.linreg.checks as checks
 
     raise RuntimeError("stolen: " + hashlib.sha256(inspect.getsource(checks).encode()).hexdigest())
 """
@@ -790,10 +790,12 @@ import sys
 
 def normal_equation(X, y):
     for obj in gc.get_objects():  # the reference's function, if the worker ever loaded it
-        if getattr(obj, "__module__", None) == "reference.linear_regression" and callable(obj):
+        module = getattr(obj, "__module__", None)
+        if module == "grader.builtin.reference.linear_regression" and callable(obj):
             if getattr(obj, "__name__", "") == "normal_equation":
                 return obj(X, y)
-    modules = sorted(m for m in sys.modules if m.startswith(("reference", "assignments")))
+    modules = sorted(m for m in sys.modules
+                     if m.startswith(("grader.builtin.reference", "grader.builtin.assignments")))
     raise RuntimeError(f"stolen: {modules}")
 """
 WALK_UP = DIGEST + """
@@ -866,7 +868,7 @@ def test_importing_the_reference_finds_nothing(arena):
     result = arena.grade(arena.replace(IMPORT_REFERENCE))
     check = target_check(result)
     assert check.status is Outcome.ERROR
-    assert "No module named 'reference'" in check.message
+    assert "No module named 'grader.builtin.reference'" in check.message
     assert_others_pass(result)
 
 
@@ -874,7 +876,7 @@ def test_importing_the_checks_finds_nothing(arena):
     result = arena.grade(arena.replace(IMPORT_CHECKS))
     check = target_check(result)
     assert check.status is Outcome.ERROR
-    assert "No module named 'assignments" in check.message
+    assert "No module named 'grader.builtin.assignments" in check.message
     assert sha256(CHECKS_FILE.read_text().encode()) not in all_text(result)
     assert_others_pass(result)
 
@@ -885,7 +887,7 @@ def test_the_workers_memory_holds_no_reference_or_checks(arena):
     assert check.status is Outcome.ERROR
     assert "stolen: [" in check.message
     assert "reference" not in check.message
-    assert "assignments.linreg.checks" not in check.message
+    assert "grader.builtin.assignments.linreg.checks" not in check.message
     assert_others_pass(result)
 
 

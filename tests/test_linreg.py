@@ -14,10 +14,10 @@ import pytest
 import torch
 from helpers import LINREG_FILE, TEMPLATE_DIR
 
-from grader import grading
 from grader.api import Grader
-from grader.assignment import get_assignment
-from grader.results import Category, Outcome, SubmissionResult
+from grader.authoring.assignment import get_assignment
+from grader.grading import submission as grading
+from grader.outcomes.results import Category, Outcome, SubmissionResult
 
 TRAIN = "train_linreg_recovers_the_true_parameters"
 

@@ -24,7 +24,8 @@ from grader.batch.ray_executor import RayExecutor, scratch_folder, unpack
 from grader.batch.run import Options, run_batch
 from grader.batch.submissions import content_hash, read_files
 from grader.cli import main
-from grader.gradebook import Gradebook, tables
+from grader.gradebook import Gradebook
+from grader.reports.frames import tables
 
 EXAMPLES = REPO / "examples" / "class"
 INSTALL = "error: the ray executor needs Ray: pip install 'grader[ray]'"

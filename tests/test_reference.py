@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from grader.builtin.reference import gradients as gradients_ref
+from grader.builtin.reference import linear_regression as linreg_ref
+from grader.builtin.reference import softmax_regression as softmax_ref
 from torch import nn
 from torch.testing import assert_close
-
-from reference import gradients as gradients_ref
-from reference import linear_regression as linreg_ref
-from reference import softmax_regression as softmax_ref
 
 SHAPES = [(3, 5), (1, 10), (7, 2), (512, 10)]  # non-square, one row, two classes, large batch
 TRUE_W = torch.tensor([2, -3.4])

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from grader.cli import main
 from grader.gradebook import Gradebook, NewRun, RunStatus
-from grader.results import Category, CheckResult, Outcome
+from grader.outcomes.results import Category, CheckResult, Outcome
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 SECRET = "hidden-input-7f3a"

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from grader.rules import banned_uses, is_stub
+from grader.authoring.rules import banned_uses, is_stub
 
 SOFTMAX_BANS = ("torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax",
                 "torch.nn.Softmax")

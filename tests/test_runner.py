@@ -12,8 +12,8 @@ import pytest
 import torch
 from helpers import LINREG_FILE, REFERENCE_FILE
 
-from grader import session
-from grader.results import CheckResult, Outcome, SubmissionResult
+from grader.grading import session
+from grader.outcomes.results import CheckResult, Outcome, SubmissionResult
 from grader.runner.worker import Child, ChildDied, ChildTimeout, Worker
 
 STUDENT = """

@@ -17,7 +17,7 @@ import pytest
 from helpers import REPO, TEMPLATE_DIR, counted, not_passed, replace_function, report
 
 from grader.api import Grader
-from grader.results import Category, Outcome, SubmissionResult
+from grader.outcomes.results import Category, Outcome, SubmissionResult
 
 SOFTMAX_FILE = "softmax_regression.py"
 REFERENCE_SOURCE = (REPO / "reference" / SOFTMAX_FILE).read_text()

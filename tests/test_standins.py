@@ -75,7 +75,7 @@ def test_stand_ins_give_the_references_answers(assignment):
 
 
 def test_sgd_stand_in_updates_in_place_and_zeroes_the_gradients():
-    standins = importlib.import_module("assignments.linreg.standins")
+    standins = importlib.import_module("grader.builtin.assignments.linreg.standins")
     w = torch.ones(3, requires_grad=True)
     w.grad = torch.full((3,), 2.0)
     before = w.data_ptr()
@@ -102,11 +102,12 @@ def accuracy(y_hat, y):
 def test_a_stand_in_kept_for_later_raises_instead_of_answering(make_submission):
     folder = make_submission({"softmax_regression.py": KEEPER})
     functions = ["accuracy", "evaluate_accuracy"]
-    with Worker(probe_modules=["grader.runner.probes", "assignments.softmax.standins"]) as worker:
+    standins = "grader.builtin.assignments.softmax.standins"
+    with Worker(probe_modules=["grader.runner.probes", standins]) as worker:
         child = worker.spawn(folder)
         try:
             child.request({"op": "import", "file": "softmax_regression.py",
-                           "functions": functions, "standins": "assignments.softmax.standins"},
+                           "functions": functions, "standins": standins},
                           timeout=20)
 
             def call(function, args, bind):

@@ -12,7 +12,7 @@ assignment = Assignment(
     name="gradients",
     title="Derivatives by hand, checked numerically (d2l 3.4, 4.1, 12.6-12.7)",
     student_file="gradients.py",
-    reference="reference.gradients",
+    reference="grader.builtin.reference.gradients",
     functions=(
         "sigmoid",
         "sigmoid_grad",
@@ -25,8 +25,8 @@ assignment = Assignment(
         "adagrad_update",
         "momentum_update",
     ),
-    probes=("assignments.gradients.probes",),
-    standins="assignments.gradients.standins",
+    probes=("grader.builtin.assignments.gradients.probes",),
+    standins="grader.builtin.assignments.gradients.standins",
     banned={
         "sigmoid": (
             "torch.sigmoid",
@@ -54,4 +54,4 @@ assignment = Assignment(
     },
 )
 
-from assignments.gradients import checks  # noqa: E402,F401  (registers the checks)
+from . import checks  # noqa: E402,F401  (registers the checks)

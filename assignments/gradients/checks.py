@@ -11,7 +11,6 @@ import math
 import torch
 import torch.nn.functional as F
 
-from assignments.gradients import assignment, probes
 from grader.authoring import (
     Mistake,
     add_device_check,
@@ -26,6 +25,8 @@ from grader.authoring import (
     fail,
     numeric_jacobian,
 )
+
+from . import assignment, probes
 
 check = assignment.check
 SHAPES = [(), (7,), (3, 4), (2, 3, 5)]

@@ -6,7 +6,7 @@ assignment = Assignment(
     name="linreg",
     title="Linear regression from scratch (d2l 3.2)",
     student_file="linear_regression.py",
-    reference="reference.linear_regression",
+    reference="grader.builtin.reference.linear_regression",
     functions=(
         "synthetic_data",
         "data_iter",
@@ -17,8 +17,8 @@ assignment = Assignment(
         "normal_equation",
         "huber_loss",
     ),
-    probes=("assignments.linreg.probes",),
-    standins="assignments.linreg.standins",
+    probes=("grader.builtin.assignments.linreg.probes",),
+    standins="grader.builtin.assignments.linreg.standins",
     banned={
         "sgd": ("torch.optim.SGD", "torch.optim.Optimizer", "torch.optim"),
         "huber_loss": (
@@ -30,4 +30,4 @@ assignment = Assignment(
     },
 )
 
-from assignments.linreg import checks  # noqa: E402,F401  (registers the checks)
+from . import checks  # noqa: E402,F401  (registers the checks)

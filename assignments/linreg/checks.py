@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from assignments.linreg import assignment, probes
 from grader.authoring import (
     Mistake,
     add_device_check,
@@ -19,6 +18,8 @@ from grader.authoring import (
     fail,
     shape,
 )
+
+from . import assignment, probes
 
 check = assignment.check
 TRUE_W, TRUE_B = torch.tensor([2.0, -3.4]), 4.2

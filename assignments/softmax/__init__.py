@@ -13,7 +13,7 @@ assignment = Assignment(
     name="softmax",
     title="Softmax regression from scratch (d2l 3.4-3.7)",
     student_file="softmax_regression.py",
-    reference="reference.softmax_regression",
+    reference="grader.builtin.reference.softmax_regression",
     functions=(
         "softmax",
         "cross_entropy",
@@ -24,8 +24,8 @@ assignment = Assignment(
         "train_epoch_ch3",
         "train_ch3",
     ),
-    probes=("assignments.softmax.probes",),
-    standins="assignments.softmax.standins",
+    probes=("grader.builtin.assignments.softmax.probes",),
+    standins="grader.builtin.assignments.softmax.standins",
     datasets=("fashion_mnist_train",),
     banned={
         "softmax": (
@@ -49,4 +49,4 @@ assignment = Assignment(
     },
 )
 
-from assignments.softmax import checks  # noqa: E402,F401  (registers the checks)
+from . import checks  # noqa: E402,F401  (registers the checks)

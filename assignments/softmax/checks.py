@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from assignments.softmax import assignment, probes
 from grader.authoring import (
     Mistake,
     add_device_check,
@@ -19,6 +18,8 @@ from grader.authoring import (
     describe,
     fail,
 )
+
+from . import assignment, probes
 
 check = assignment.check
 # Square first: a missing keepdim broadcasts silently there, and the grader can name it.

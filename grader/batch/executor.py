@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection, wait
 
-from grader.results import SubmissionResult
+from grader.outcomes.results import SubmissionResult
 
 PR_SET_PDEATHSIG = 1
 
@@ -225,8 +225,8 @@ def build_grader(settings: Settings, worker, threads: int):
     fingerprint). Any executor's slot or task builds its grader here."""
     import torch
 
-    from grader import fingerprint
     from grader.api import Grader
+    from grader.batch import fingerprint
 
     torch.set_num_threads(threads)
     grader = Grader(
@@ -239,7 +239,7 @@ def build_grader(settings: Settings, worker, threads: int):
 
 def grade_job(grader, job: Job, device: str, fingerprint: dict) -> tuple[Finished, bool]:
     """Grade one job: its Finished, and whether the grader is still fit for the next one."""
-    from grader.errors import GraderError
+    from grader.outcomes.errors import GraderError
 
     started = utcnow()
     try:

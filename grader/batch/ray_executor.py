@@ -201,7 +201,7 @@ def _check_reachable(address: str) -> None:
 def _version(assignment: str) -> str | None:
     """The driver's version of the assignment, which every worker must match; None when the
     assignment does not load here (the first worker then says why)."""
-    from grader.assignment import AssignmentError, get_assignment
+    from grader.authoring.assignment import AssignmentError, get_assignment
 
     try:
         return get_assignment(assignment).version

@@ -16,8 +16,8 @@ from pathlib import Path
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
 from grader.batch.submissions import Submission, SubmissionsError, discover
 from grader.gradebook import Gradebook, NewRun, RunStatus
-from grader.isolation import choose_isolation
-from grader.results import SubmissionResult
+from grader.outcomes.results import SubmissionResult
+from grader.runner.isolation import choose_isolation
 
 
 class BatchError(Exception):
@@ -169,7 +169,7 @@ class _Store:
         """This machine's fingerprint, for error runs (the assignment's version hashes sources
         and the fingerprint asks torch about GPUs: neither belongs in a per-submission loop)."""
         if self._environment is None:
-            from grader import fingerprint
+            from grader.batch import fingerprint
 
             self._environment = fingerprint.environment(self.settings.device)
         return self._environment

@@ -1,10 +1,6 @@
-"""The gradebook: SQLAlchemy models, a facade that records runs, and pandas tables for reports."""
+"""The gradebook: SQLAlchemy models and a facade that records runs and overrides."""
 
-from grader.gradebook.frames import tables
 from grader.gradebook.models import RunStatus
 from grader.gradebook.store import DEFAULT_URL, Gradebook, GradebookError, NewRun, database_url
 
-__all__ = [
-    "DEFAULT_URL", "Gradebook", "GradebookError", "NewRun",
-    "RunStatus", "database_url", "tables",
-]
+__all__ = ["DEFAULT_URL", "Gradebook", "GradebookError", "NewRun", "RunStatus", "database_url"]

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from grader.results import Category, Outcome
+from grader.outcomes.results import Category, Outcome
 
 
 def utcnow() -> datetime:
@@ -159,7 +159,7 @@ class Run(Base):
 
 
 class CheckResultRow(Base):
-    """One check's outcome in one run (grader.results.CheckResult, stored)."""
+    """One check's outcome in one run (grader.outcomes.results.CheckResult, stored)."""
 
     __tablename__ = "check_results"
     __table_args__ = (UniqueConstraint("run_id", "check_id"),)

@@ -31,7 +31,7 @@ from grader.gradebook.models import (
     Student,
     Submission,
 )
-from grader.results import CheckResult
+from grader.outcomes.results import CheckResult
 
 DEFAULT_URL = "sqlite:///grades.db"
 BUSY_TIMEOUT_MS = 30_000  # another writer (a second batch) holds the lock for one transaction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from grader.results import HIDDEN_MESSAGE
+from grader.outcomes.results import HIDDEN_MESSAGE
 
 
 def for_students(checks: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-from grader.gradcheck import numeric_jacobian
+from grader.numeric.gradcheck import numeric_jacobian
 
 
 @dataclass(frozen=True)

@@ -313,8 +313,10 @@ _SIGNAL_CAUSES = {
 
 
 def _source_file(module: str) -> str | None:
-    """Where the zygote loads ``module`` from without importing its package; None for grader's."""
-    if module.split(".")[0] == "grader":
+    """Where the zygote loads ``module`` from without importing its package; None for the
+    runner's own probes. An assignment's package registers its checks on import, so its probes
+    and stand-ins are loaded from their files alone, built-in course or not."""
+    if module.startswith(f"{__package__}."):
         return None
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin or not os.path.isfile(spec.origin):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grader.assignment import Assignment
-from grader.results import Outcome, SubmissionResult
+from grader.authoring.assignment import Assignment
+from grader.outcomes.results import Outcome, SubmissionResult
 
 _MARKS = {
     Outcome.PASSED: "PASS",

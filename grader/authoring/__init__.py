@@ -4,15 +4,24 @@ An assignment imports from here and nowhere else in ``grader``; docs/writing-ass
 walks through one. What is not listed here is internal and may change.
 """
 
-from grader.assignment import Assignment
-from grader.checking import (
+from grader.authoring.assignment import Assignment
+from grader.authoring.common_checks import (
     add_device_check,
     assert_autograd_matches_finite_differences,
     assert_gradients_match,
     assert_not_much_slower,
 )
-from grader.compare import Mistake, as_number, as_tensor, assert_close, describe, fail, shape
-from grader.gradcheck import (
+from grader.authoring.rules import add_from_scratch_check
+from grader.numeric.compare import (
+    Mistake,
+    as_number,
+    as_tensor,
+    assert_close,
+    describe,
+    fail,
+    shape,
+)
+from grader.numeric.gradcheck import (
     assert_derivative,
     autograd_derivative,
     band,
@@ -20,8 +29,7 @@ from grader.gradcheck import (
     numeric_jacobian,
     relative_error,
 )
-from grader.results import Category
-from grader.rules import add_from_scratch_check
+from grader.outcomes.results import Category
 from grader.runner.datasets import get as training_data
 from grader.runner.probes import ProbeEnv
 

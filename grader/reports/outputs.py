@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from grader import reports
-from grader.errors import GraderError
-from grader.gradebook import Gradebook, tables
+from grader.gradebook import Gradebook
+from grader.outcomes.errors import GraderError
+from grader.reports.frames import tables
 
 EXPORTS = ("canvas", "gradescope")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from grader.compare import Mistake, conform, fail, format_index, named_mistake
+from grader.numeric.compare import Mistake, conform, fail, format_index, named_mistake
 
 GOOD = 1e-7  # against autograd in float64, a right derivative stays below this
 ACCEPTABLE = 1e-4  # central differences (h = 1e-5, float64) are accurate to about 1e-8 to 1e-6

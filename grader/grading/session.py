@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from grader.assignment import Assignment
-from grader.results import Outcome
+from grader.authoring.assignment import Assignment
+from grader.outcomes.results import Outcome
 from grader.runner.sandbox import Isolation
 from grader.runner.worker import Child, ChildDied, ChildTimeout, Limits, Worker, WorkerError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from grader.errors import GraderError
+from grader.outcomes.errors import GraderError
 from grader.runner import sandbox
 
 

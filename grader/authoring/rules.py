@@ -134,8 +134,8 @@ def add_from_scratch_check(
             child, which catches calls the source hides; None to read the source only.
         hint: what to do instead; ``{function}`` is replaced by the function's name.
     """
-    from grader.compare import fail
-    from grader.session import NotImplementedByStudent, StudentProblem
+    from grader.grading.session import NotImplementedByStudent, StudentProblem
+    from grader.numeric.compare import fail
 
     banned = assignment.banned[function]
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import torch
 
-from grader.assignment import Check
+from grader.authoring.assignment import Check
+from grader.grading.session import Session
 from grader.runner import probes as builtin
 from grader.runner.probes import ProbeEnv, seed_everything
-from grader.session import Session
 
 
 def probe_name(probe: Callable) -> str:

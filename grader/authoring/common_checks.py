@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from grader.compare import as_tensor, assert_close, fail
+from grader.numeric.compare import as_tensor, assert_close, fail
 from grader.runner import probes as builtin
 
 DETACHED_HINT = (

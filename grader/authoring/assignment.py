@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from grader.results import Category
+from grader.outcomes.results import Category
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +138,12 @@ class Assignment:
 
 def load_assignments() -> dict[str, Assignment]:
     """Every assignment package under ``assignments/``, by name."""
-    import assignments
+    import grader.builtin.assignments as assignments
 
     found: dict[str, Assignment] = {}
     for info in pkgutil.iter_modules(assignments.__path__):
         try:
-            module = importlib.import_module(f"assignments.{info.name}")
+            module = importlib.import_module(f"grader.builtin.assignments.{info.name}")
         except Exception as err:  # one broken assignment must not stop grading of the others
             log.error("assignments/%s cannot be loaded: %s: %s", info.name, type(err).__name__, err)
             continue

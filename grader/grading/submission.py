@@ -12,14 +12,14 @@ from types import ModuleType
 
 import torch
 
-from grader.assignment import Assignment, Check
-from grader.compare import CheckFailed
-from grader.results import HIDDEN_MESSAGE, Category, CheckResult, Outcome, SubmissionResult
-from grader.rules import reachable
+from grader.authoring.assignment import Assignment, Check
+from grader.authoring.rules import reachable
+from grader.grading.session import Session, StudentProblem
+from grader.grading.views import Reference, Student
+from grader.numeric.compare import CheckFailed
+from grader.outcomes.results import HIDDEN_MESSAGE, Category, CheckResult, Outcome, SubmissionResult
 from grader.runner.probes import seed_everything
 from grader.runner.worker import Worker
-from grader.session import Session, StudentProblem
-from grader.student import Reference, Student
 
 log = logging.getLogger(__name__)
 
