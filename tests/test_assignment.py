@@ -9,7 +9,8 @@ import torch
 from helpers import LINREG_FILE, REFERENCE_FILE, REPO
 
 from grader.api import Grader
-from grader.authoring.assignment import Assignment, AssignmentError, load_assignments
+from grader.authoring.assignment import Assignment, AssignmentError
+from grader.grading.catalog import load_assignments
 from grader.numeric.compare import assert_close
 from grader.outcomes.results import Category, Outcome
 

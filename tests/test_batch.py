@@ -19,10 +19,11 @@ import pytest
 from click.testing import CliRunner
 from helpers import LINREG_FILE, REFERENCE_FILE, replace_function
 
-from grader.authoring.assignment import get_assignment
 from grader.batch.run import Options, run_batch
 from grader.cli import main
-from grader.gradebook import Gradebook, RunStatus
+from grader.gradebook import Gradebook
+from grader.grading.catalog import get_assignment
+from grader.outcomes import RunStatus
 from grader.reports.frames import tables
 from grader.runner import sandbox
 

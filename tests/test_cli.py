@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import click
 import pytest
@@ -13,10 +14,12 @@ from click.testing import CliRunner
 from helpers import LINREG_FILE, REFERENCE_FILE, TEMPLATE_DIR
 
 from grader.api import list_assignments
-from grader.authoring.assignment import get_assignment
 from grader.cli import main
 from grader.data import FILES, raw_folder
+from grader.grading.catalog import get_assignment
+from grader.outcomes import ExitCode
 from grader.outcomes.results import Category, Outcome
+from grader.runner.worker import WorkerError
 
 CHECK_KEYS = {"id", "function", "category", "status", "points", "max_points", "message", "hint"}
 
@@ -223,3 +226,30 @@ def test_the_group_has_help_and_a_version(run):
     result = run("--version")
     assert result.exit_code == 0
     assert "0.1.0" in result.stdout
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("a bug"), WorkerError("the zygote died")])
+def test_a_failure_of_the_grader_itself_is_a_crash_report(run, monkeypatch, failure):
+    """Not a usage error: one line naming a report that holds the traceback, exit 70."""
+    from grader import api
+
+    def broken():
+        raise failure
+
+    monkeypatch.setattr(api, "list_assignments", broken)
+    result = run("assignments")
+    assert result.exit_code == ExitCode.CRASH == 70
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: the grader failed ({type(failure).__name__}: {failure})")
+    report = Path(line.rsplit("Details: ", 1)[1])
+    text = report.read_text()
+    assert "Traceback (most recent call last)" in text and "in broken" in text
+    assert "command: " in text
+    report.unlink()
+
+
+def test_usage_errors_from_any_layer_are_one_line_and_exit_2(run, tmp_path):
+    """A UsageError raised deep down (here the catalog's) is mapped where every other one is."""
+    result = run("check", str(tmp_path), "-a", "nonesuch")
+    assert_usage_error(result, "unknown assignment 'nonesuch'; known: gradients, linreg, softmax")

@@ -24,9 +24,10 @@ import pytest
 from helpers import REPO
 from sqlalchemy import func, select
 
-from grader.authoring.assignment import get_assignment
-from grader.gradebook import Gradebook, GradebookError, NewRun, RunStatus, database_url
-from grader.gradebook.models import CheckResultRow, Run, Student, Submission
+from grader.gradebook import Gradebook, GradebookError, NewRun, database_url
+from grader.gradebook.models import CheckResultRow, RunRow, StudentRow, SubmissionRow
+from grader.grading.catalog import get_assignment
+from grader.outcomes import RunStatus
 from grader.outcomes.results import Category, CheckResult, Outcome
 from grader.reports.frames import tables
 
@@ -67,7 +68,8 @@ def url(request, tmp_path) -> str:
 
 def runs_of(url: str) -> Counter:
     """(student, status) -> how many runs."""
-    query = select(Student.name, Run.status).join(Run.submission).join(Submission.student)
+    query = (select(StudentRow.name, RunRow.status)
+             .join(RunRow.submission).join(SubmissionRow.student))
     with Gradebook(url, create=False) as book, book.session() as session:
         return Counter((name, str(status)) for name, status in session.execute(query))
 
@@ -132,7 +134,7 @@ def test_postgresql_keeps_what_sqlite_would_have_kept(postgres_url):
     with Gradebook(postgres_url) as book:
         run_id = book.record(odd).run_id
         with book.session() as session:
-            run = session.get(Run, run_id)
+            run = session.get(RunRow, run_id)
             message = session.scalar(select(CheckResultRow.message))
     assert (run.seed, run.fingerprint) == (2**40 + 1, fingerprint)
     assert run.started_at == datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)
@@ -288,9 +290,9 @@ def finish(batches: list[subprocess.Popen], logs: list[Path]) -> list[tuple[int,
 def assert_whole(url: str) -> None:
     """Every run has all its check results; on SQLite, the file passes its integrity check."""
     checks = len(get_assignment("linreg").checks)
-    query = select(func.count(CheckResultRow.id)).select_from(Run).outerjoin(Run.results)
+    query = select(func.count(CheckResultRow.id)).select_from(RunRow).outerjoin(RunRow.results)
     with Gradebook(url, create=False) as book, book.session() as session:
-        assert set(session.scalars(query.group_by(Run.id))) == {checks}
+        assert set(session.scalars(query.group_by(RunRow.id))) == {checks}
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

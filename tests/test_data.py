@@ -23,9 +23,9 @@ from grader.data import (
     make_fake,
     raw_folder,
     read_idx,
-    resolve_root,
     write_idx,
 )
+from grader.options import data_root as resolve_root
 
 REAL_ROOT = Path("/work/shared/data")
 FILES_TEST_IMAGES = "t10k-images-idx3-ubyte.gz"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from grader.gradebook import Gradebook, GradebookError, NewRun, RunStatus
+from grader.gradebook import Gradebook, GradebookError, NewRun
+from grader.outcomes import RunStatus
 from grader.outcomes.results import Category, CheckResult, Outcome
 from grader.reports.frames import tables
 

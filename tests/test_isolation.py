@@ -43,10 +43,10 @@ import pytest
 import torch
 from helpers import LINREG_FILE, REFERENCE_FILE, REPO, replace_function
 
+from grader import options
 from grader.api import Grader
-from grader.authoring.assignment import get_assignment
 from grader.data import raw_folder
-from grader.grading import session
+from grader.grading.catalog import get_assignment
 from grader.grading.session import MAX_SUBMISSION_BYTES
 from grader.outcomes.results import CheckResult, Outcome, SubmissionResult
 from grader.runner import sandbox
@@ -507,7 +507,7 @@ def test_a_function_that_never_returns_times_out(arena, source):
 
 
 def test_an_endless_loop_at_import_times_out_every_check(arena, monkeypatch):
-    monkeypatch.setattr(session, "IMPORT_TIMEOUT", 2.0)
+    monkeypatch.setattr(options, "IMPORT_TIMEOUT", 2.0)
     result = arena.grade(arena.append("while True:\n    pass\n"))
     checks = counted(result)
     assert {c.status for c in checks} == {Outcome.TIMEOUT}  # nothing of it can be called

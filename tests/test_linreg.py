@@ -14,9 +14,9 @@ import pytest
 import torch
 from helpers import LINREG_FILE, TEMPLATE_DIR
 
+from grader import options
 from grader.api import Grader
-from grader.authoring.assignment import get_assignment
-from grader.grading import submission as grading
+from grader.grading.catalog import get_assignment
 from grader.outcomes.results import Category, Outcome, SubmissionResult
 
 TRAIN = "train_linreg_recovers_the_true_parameters"
@@ -367,7 +367,7 @@ def test_a_function_that_hung_gets_a_short_leash_and_training_does_not_call_it(
 ):
     """Every data_iter check, and training, could cost a full timeout: after the first, the
     function's other checks get RETRY_TIMEOUT and training, which calls it, is not run."""
-    monkeypatch.setattr(grading, "RETRY_TIMEOUT", 0.5)
+    monkeypatch.setattr(options, "RETRY_TIMEOUT", 0.5)
     linreg = get_assignment("linreg")
     assignment = dataclasses.replace(linreg, checks=[
         dataclasses.replace(c, timeout=3.0) if c.function == "data_iter" else c

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.gradebook import Gradebook, NewRun, RunStatus
+from grader.gradebook import Gradebook, NewRun
+from grader.outcomes import RunStatus
 from grader.outcomes.results import Category, CheckResult, Outcome
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

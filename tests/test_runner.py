@@ -12,7 +12,7 @@ import pytest
 import torch
 from helpers import LINREG_FILE, REFERENCE_FILE
 
-from grader.grading import session
+from grader import options
 from grader.outcomes.results import CheckResult, Outcome, SubmissionResult
 from grader.runner.worker import Child, ChildDied, ChildTimeout, Worker
 
@@ -178,7 +178,7 @@ def counted_checks(result: SubmissionResult) -> list[CheckResult]:
 def test_a_module_level_endless_loop_times_out_every_check(
     linreg_grader, linreg_submission, monkeypatch
 ):
-    monkeypatch.setattr(session, "IMPORT_TIMEOUT", 2.0)
+    monkeypatch.setattr(options, "IMPORT_TIMEOUT", 2.0)
     folder = linreg_submission()
     with open(folder / LINREG_FILE, "a") as f:
         f.write("\nwhile True:\n    pass\n")

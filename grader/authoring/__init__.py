@@ -1,7 +1,8 @@
 """Everything an assignment needs, in one import: the public API for course staff.
 
 An assignment imports from here and nowhere else in ``grader``; docs/writing-assignments.md
-walks through one. What is not listed here is internal and may change.
+walks through one. What is not listed here is internal and may change. Built on the runner's
+probes, numeric and outcomes; it never imports grading, so checks cannot reach a worker.
 """
 
 from grader.authoring.assignment import Assignment

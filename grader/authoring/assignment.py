@@ -1,7 +1,7 @@
 """Declaring an assignment and its checks: the public API for course staff.
 
-An assignment is a package under ``assignments/`` whose ``__init__.py`` creates an
-``Assignment`` and whose check modules decorate functions with ``assignment.check(...)``.
+An assignment is a package whose ``__init__.py`` creates an ``Assignment`` and whose check
+modules decorate functions with ``assignment.check(...)``; ``grader.grading.catalog`` finds them.
 """
 
 from __future__ import annotations
@@ -9,20 +9,15 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import logging
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from grader.outcomes.results import Category
-
-log = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT = 10.0  # seconds for one check, every call to the student's code included
+from grader import options
+from grader.outcomes import Category, UsageError
 
 
-class AssignmentError(Exception):
+class AssignmentError(UsageError):
     """An assignment is declared wrongly, or does not exist."""
 
 
@@ -35,7 +30,7 @@ class Check:
     title: str
     run: Callable
     hidden: bool = False
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = options.CHECK_TIMEOUT
     own_parts: bool = False  # call the student's own collaborators instead of the stand-ins
 
 
@@ -76,7 +71,7 @@ class Assignment:
         category: Category | str,
         points: float,
         hidden: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = options.CHECK_TIMEOUT,
         own_parts: bool | None = None,
     ) -> Callable[[Callable], Callable]:
         """Declare a check; its docstring's first line is the title students see."""
@@ -134,32 +129,3 @@ class Assignment:
             digest.update(f"{c.id}|{c.function}|{c.category}|{c.points}|".encode())
             digest.update(inspect.getsource(c.run).encode())
         return digest.hexdigest()[:16]
-
-
-def load_assignments() -> dict[str, Assignment]:
-    """Every assignment package under ``assignments/``, by name."""
-    import grader.builtin.assignments as assignments
-
-    found: dict[str, Assignment] = {}
-    for info in pkgutil.iter_modules(assignments.__path__):
-        try:
-            module = importlib.import_module(f"grader.builtin.assignments.{info.name}")
-        except Exception as err:  # one broken assignment must not stop grading of the others
-            log.error("assignments/%s cannot be loaded: %s: %s", info.name, type(err).__name__, err)
-            continue
-        assignment = getattr(module, "assignment", None)
-        if not isinstance(assignment, Assignment):
-            raise AssignmentError(f"assignments/{info.name} defines no `assignment`")
-        if assignment.name in found:
-            raise AssignmentError(f"two assignments are named {assignment.name!r}")
-        found[assignment.name] = assignment
-    return found
-
-
-def get_assignment(name: str) -> Assignment:
-    assignments = load_assignments()
-    try:
-        return assignments[name]
-    except KeyError:
-        known = ", ".join(sorted(assignments))
-        raise AssignmentError(f"unknown assignment {name!r}; known: {known}") from None

@@ -11,6 +11,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from grader.numeric.compare import fail
+from grader.outcomes import NotImplementedByStudent, StudentProblem
+
 
 @dataclass(frozen=True)
 class Use:
@@ -134,8 +137,6 @@ def add_from_scratch_check(
             child, which catches calls the source hides; None to read the source only.
         hint: what to do instead; ``{function}`` is replaced by the function's name.
     """
-    from grader.grading.session import NotImplementedByStudent, StudentProblem
-    from grader.numeric.compare import fail
 
     banned = assignment.banned[function]
 

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection, wait
 
-from grader.outcomes.results import SubmissionResult
+from grader import options
+from grader.outcomes import SubmissionResult, UsageError
 
 PR_SET_PDEATHSIG = 1
 
 
-class ExecutorError(Exception):
+class ExecutorError(UsageError):
     """Grading cannot go on at all (a slot could not start): the message says why."""
 
 
@@ -36,8 +37,8 @@ class Settings:
 
     assignment: str
     data_root: str | None = None  # None: $GRADER_DATA, else ./data, as for grader check
-    device: str = "auto"
-    seed: int = 0
+    device: str = options.DEVICE
+    seed: int = options.SEED
     isolation: str = "strict"  # already chosen by the caller: a slot never falls back
     hide: tuple[str, ...] = ()
 
@@ -225,8 +226,8 @@ def build_grader(settings: Settings, worker, threads: int):
     fingerprint). Any executor's slot or task builds its grader here."""
     import torch
 
-    from grader.api import Grader
     from grader.batch import fingerprint
+    from grader.grading.grader import Grader
 
     torch.set_num_threads(threads)
     grader = Grader(
@@ -239,12 +240,10 @@ def build_grader(settings: Settings, worker, threads: int):
 
 def grade_job(grader, job: Job, device: str, fingerprint: dict) -> tuple[Finished, bool]:
     """Grade one job: its Finished, and whether the grader is still fit for the next one."""
-    from grader.outcomes.errors import GraderError
-
     started = utcnow()
     try:
         result = grader.grade(job.folder, student=job.student)
-    except GraderError as err:  # the folder vanished or cannot be read: the submission's fault
+    except UsageError as err:  # the folder vanished or cannot be read: the submission's fault
         return Finished(job, None, started, utcnow(), error=str(err), device=device,
                         fingerprint=fingerprint), True
     except Exception as err:

@@ -14,7 +14,7 @@ from rich.progress import (
 )
 
 from grader.batch.run import Graded
-from grader.gradebook import RunStatus
+from grader.outcomes import RunStatus
 
 
 class BatchProgress:

@@ -70,11 +70,11 @@ class RayExecutor(Executor):
         ray = self._ray
         if not ray.is_initialized():
             self._init()
-        from grader.data import resolve_root
+        from grader.options import data_root
 
         # A worker shares neither this process's environment nor its folder: None would mean
         # its own $GRADER_DATA or ./data, so it gets the path resolved here.
-        root = resolve_root(self.settings.data_root).resolve()
+        root = data_root(self.settings.data_root).resolve()
         self.settings = replace(self.settings, data_root=str(root))
         self._version = _version(self.settings.assignment)
         # max_calls=0: Ray would otherwise end a GPU task's worker after one call, and with it
@@ -201,7 +201,8 @@ def _check_reachable(address: str) -> None:
 def _version(assignment: str) -> str | None:
     """The driver's version of the assignment, which every worker must match; None when the
     assignment does not load here (the first worker then says why)."""
-    from grader.authoring.assignment import AssignmentError, get_assignment
+    from grader.authoring.assignment import AssignmentError
+    from grader.grading.catalog import get_assignment
 
     try:
         return get_assignment(assignment).version

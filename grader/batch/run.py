@@ -11,16 +11,18 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from grader import options as defaults
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
 from grader.batch.submissions import Submission, SubmissionsError, discover
-from grader.gradebook import Gradebook, NewRun, RunStatus
-from grader.outcomes.results import SubmissionResult
+from grader.gradebook import Gradebook, NewRun
+from grader.outcomes import RunStatus, SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
 
 
-class BatchError(Exception):
+class BatchError(UsageError):
     """The batch cannot start: the message is one line saying what to fix."""
 
 
@@ -63,10 +65,10 @@ class Options:
     assignment: str
     jobs: int | None = None  # slots; default one per core
     regrade: bool = False
-    device: str = "auto"
+    device: str = defaults.DEVICE
     data_root: str | Path | None = None
-    seed: int = 0
-    isolation: str = "auto"
+    seed: int = defaults.SEED
+    isolation: str = defaults.ISOLATION
 
 
 def run_batch(
@@ -92,9 +94,9 @@ def run_batch(
         settings = _settings(options, isolation, gradebook)
         with executor(settings, options.jobs) as pool:
             pool.start(len(found))  # slots import torch while this process does the same
-            from grader import api
+            from grader.grading.catalog import load
 
-            assignment = api.load(options.assignment, data_root=options.data_root)
+            assignment = load(options.assignment, data_root=options.data_root)
             summary = BatchSummary(assignment.name, assignment.version, found=len(found))
             done = set() if options.regrade else gradebook.graded(assignment.name,
                                                                     assignment.version)
@@ -109,6 +111,32 @@ def run_batch(
             for finished in pool.run(jobs):
                 store.finished(pending[finished.job.key], finished)
     return summary
+
+
+def grade_class(
+    root: str | Path,
+    options: Options,
+    *,
+    db: str | None = None,
+    executor: str = defaults.EXECUTOR,
+    ray_address: str | None = None,
+    on_plan: Callable[[int, int], None] = lambda pending, skipped: None,
+    on_graded: Callable[[Graded], None] = lambda graded: None,
+) -> BatchSummary:
+    """``grader batch``: open the gradebook ``db`` and grade ``root`` into it with the named
+    executor (``local`` or ``ray``, at ``ray_address`` or a local cluster)."""
+    if executor not in defaults.EXECUTORS:
+        raise BatchError(f"unknown executor {executor!r}: use {', '.join(defaults.EXECUTORS)}")
+    if ray_address and executor != "ray":
+        raise BatchError("--ray-address is for --executor ray")
+    factory: Callable[[Settings, int | None], Executor] = LocalExecutor
+    if executor == "ray":
+        from grader.batch.ray_executor import RayExecutor
+
+        factory = partial(RayExecutor, address=ray_address)
+    with Gradebook(db) as gradebook:
+        return run_batch(root, gradebook, options, executor=factory, on_plan=on_plan,
+                         on_graded=on_graded)
 
 
 def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Settings:

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
+from grader.outcomes import GraderError, UsageError
 from grader.runner.sandbox import Isolation
 
 MAX_BYTES = Isolation.submission_bytes  # 32 MiB, the sandbox's room for its copy of a submission
@@ -34,7 +35,7 @@ _BROKEN = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, O
            NotImplementedError, RuntimeError)
 
 
-class SubmissionsError(Exception):
+class SubmissionsError(UsageError):
     """ROOT itself cannot be read as a folder of submissions."""
 
 
@@ -57,7 +58,7 @@ class _File(NamedTuple):
     digest: bytes  # sha256 of the bytes; b"" when only listed
 
 
-class _Refused(Exception):
+class _Refused(GraderError):
     """A zip that will not be unpacked; the message is the submission's problem."""
 
 

@@ -3,7 +3,7 @@
 ``load(root, "train")`` returns a Split of (n, 1, 28, 28) float32 images in [0, 1] and (n,)
 int64 labels from ROOT/FashionMNIST/raw (torchvision's layout); ``download(root)`` fetches
 the files with md5 checks; ``make_fake(root)`` writes a small learnable stand-in for tests.
-Every problem with the files is a DataError, and missing files are its subclass DataMissing.
+Every problem with the files is a DataError (a UsageError). Imports outcomes and options only.
 """
 
 from grader.data.fashion_mnist import (
@@ -17,7 +17,6 @@ from grader.data.fashion_mnist import (
     load,
     make_fake,
     raw_folder,
-    resolve_root,
 )
 from grader.data.idx import DataError, read_idx, write_idx
 
@@ -34,6 +33,5 @@ __all__ = [
     "make_fake",
     "raw_folder",
     "read_idx",
-    "resolve_root",
     "write_idx",
 ]

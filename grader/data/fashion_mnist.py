@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from grader import options
 from grader.data.idx import DataError, read_idx, write_idx
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "load",
     "make_fake",
     "raw_folder",
-    "resolve_root",
 ]
 
 # File name -> md5, as published in torchvision.datasets.FashionMNIST.resources; checked
@@ -67,7 +67,6 @@ _SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 _SIDE = 28
-_ENV_VAR = "GRADER_DATA"
 _CHUNK = 1 << 20
 
 
@@ -86,16 +85,6 @@ class Split:
         return self.labels.shape[0]
 
 
-def resolve_root(data_root: str | Path | None) -> Path:
-    """Pick the data root: the explicit argument, else $GRADER_DATA, else ./data."""
-    if data_root is not None and str(data_root) != "":
-        return Path(data_root).expanduser()
-    from_env = os.environ.get(_ENV_VAR)
-    if from_env:
-        return Path(from_env).expanduser()
-    return Path("data")
-
-
 def raw_folder(root: str | Path) -> Path:
     """The folder holding the four .gz files: ROOT/FashionMNIST/raw."""
     return Path(root) / "FashionMNIST" / "raw"
@@ -105,7 +94,7 @@ def load(root: str | Path, split: Literal["train", "test"]) -> Split:
     """Load one split of Fashion-MNIST from ROOT/FashionMNIST/raw.
 
     Args:
-        root: the data root (see resolve_root).
+        root: the data root (see grader.options.data_root).
         split: "train" (60,000 examples) or "test" (10,000).
 
     Returns:
@@ -142,7 +131,7 @@ def _find(root: str | Path, name: str) -> Path:
     raise DataMissing(
         f"Fashion-MNIST file {name} not found in {folder.absolute()}; run "
         f"`grader data download --data-root {Path(root)}` (or pass --data-root / set "
-        f"{_ENV_VAR} to the folder that holds FashionMNIST/raw)"
+        f"{options.DATA_ENV} to the folder that holds FashionMNIST/raw)"
     )
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.outcomes import UsageError
+
 __all__ = ["DataError", "read_idx", "write_idx", "TYPE_CODES"]
 
 # Type code -> big-endian numpy dtype, as defined by LeCun's MNIST page.
@@ -30,7 +32,7 @@ _CODE_FOR_KIND = {(dt.kind, dt.itemsize): code for code, dt in TYPE_CODES.items(
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class DataError(Exception):
+class DataError(UsageError):
     """A data file is missing, corrupt or not what the grader expects."""
 
 

@@ -1,6 +1,9 @@
-"""The gradebook: SQLAlchemy models and a facade that records runs and overrides."""
+"""The gradebook: SQLAlchemy models (``*Row``) and a facade that records runs and overrides.
 
-from grader.gradebook.models import RunStatus
-from grader.gradebook.store import DEFAULT_URL, Gradebook, GradebookError, NewRun, database_url
+Storage only: it imports ``grader.outcomes`` and ``grader.options`` and knows nothing of how a
+submission is graded or how a report looks.
+"""
 
-__all__ = ["DEFAULT_URL", "Gradebook", "GradebookError", "NewRun", "RunStatus", "database_url"]
+from grader.gradebook.store import Gradebook, GradebookError, NewRun, Recorded, database_url
+
+__all__ = ["Gradebook", "GradebookError", "NewRun", "Recorded", "database_url"]

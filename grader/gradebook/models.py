@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from grader.outcomes.results import Category, Outcome
+from grader.outcomes import Category, Outcome, RunStatus
 
 
 def utcnow() -> datetime:
@@ -68,15 +68,6 @@ class PlainText(TypeDecorator):
         return None if value is None else value.replace("\x00", "\ufffd")
 
 
-class RunStatus(str, enum.Enum):
-    GRADED = "graded"  # every check ran; the score stands
-    ERROR = "error"  # the submission cannot be graded as handed in (a corrupt zip, too big)
-    CRASHED = "crashed"  # the grader failed on it (a slot died): the next batch retries it
-
-    def __str__(self) -> str:
-        return self.value
-
-
 def _enum(kind: type[enum.Enum]) -> Enum:
     # Stored as the value strings, so the database reads the same from SQL and from pandas.
     return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
@@ -90,17 +81,17 @@ class Base(DeclarativeBase):
     pass
 
 
-class Student(Base):
+class StudentRow(Base):
     __tablename__ = "students"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)  # the submission's folder name
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    submissions: Mapped[list[Submission]] = relationship(back_populates="student")
+    submissions: Mapped[list[SubmissionRow]] = relationship(back_populates="student")
 
 
-class Assignment(Base):
+class AssignmentRow(Base):
     """One version of an assignment: a new hash of its checks and reference is a new row."""
 
     __tablename__ = "assignments"
@@ -113,7 +104,7 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Submission(Base):
+class SubmissionRow(Base):
     """What one student handed in for one assignment, identified by its content."""
 
     __tablename__ = "submissions"
@@ -127,11 +118,11 @@ class Submission(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its newest file
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    student: Mapped[Student] = relationship(back_populates="submissions")
-    runs: Mapped[list[Run]] = relationship(back_populates="submission")
+    student: Mapped[StudentRow] = relationship(back_populates="submissions")
+    runs: Mapped[list[RunRow]] = relationship(back_populates="submission")
 
 
-class Run(Base):
+class RunRow(Base):
     """One grading of a submission against one assignment version, and where it ran."""
 
     __tablename__ = "runs"
@@ -151,8 +142,8 @@ class Run(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    submission: Mapped[Submission] = relationship(back_populates="runs")
-    assignment: Mapped[Assignment] = relationship()
+    submission: Mapped[SubmissionRow] = relationship(back_populates="runs")
+    assignment: Mapped[AssignmentRow] = relationship()
     results: Mapped[list[CheckResultRow]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="CheckResultRow.id",
     )
@@ -178,10 +169,10 @@ class CheckResultRow(Base):
     duration: Mapped[float] = mapped_column(Float, default=0.0)  # seconds
     hidden: Mapped[bool] = mapped_column(default=False)
 
-    run: Mapped[Run] = relationship(back_populates="results")
+    run: Mapped[RunRow] = relationship(back_populates="results")
 
 
-class Override(Base):
+class OverrideRow(Base):
     """A manual score from course staff: for one check, or for the whole assignment.
 
     The newest override for a (student, assignment, check) wins over the automatic points of
@@ -199,4 +190,4 @@ class Override(Base):
     reason: Mapped[str] = mapped_column(PlainText)  # why
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    student: Mapped[Student] = relationship()
+    student: Mapped[StudentRow] = relationship()

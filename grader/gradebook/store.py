@@ -21,37 +21,43 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader import options
 from grader.gradebook.models import (
-    Assignment,
+    AssignmentRow,
     Base,
     CheckResultRow,
-    Override,
-    Run,
-    RunStatus,
-    Student,
-    Submission,
+    OverrideRow,
+    RunRow,
+    StudentRow,
+    SubmissionRow,
 )
-from grader.outcomes.results import CheckResult
+from grader.outcomes import (
+    CHECK_FIELDS,
+    RESULT_COLUMNS,
+    CheckResult,
+    RunStatus,
+    UsageError,
+    total,
+)
 
-DEFAULT_URL = "sqlite:///grades.db"
 BUSY_TIMEOUT_MS = 30_000  # another writer (a second batch) holds the lock for one transaction
 CONNECT_TIMEOUT_S = 10  # a mistyped PostgreSQL host fails in seconds, not at TCP's two minutes
 SCHEMA_LOCK = 0x67726164  # PostgreSQL advisory lock ("grad") held while creating the tables
 _WRITE = "grader_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
-BY_LENGTH = Override.__table__.c.by.type.length  # who set an override: the column's size
+BY_LENGTH = OverrideRow.__table__.c.by.type.length  # who set an override: the column's size
 
 
-class GradebookError(Exception):
+class GradebookError(UsageError):
     """The database cannot be opened or a request names something it does not hold."""
 
 
 def database_url(url: str | None = None) -> str:
-    """``url``, else $GRADER_DB, else a grades.db in the current folder.
+    """``url``, else $GRADER_DB, else a grades.db in the current folder (grader.options).
 
     ``postgresql://...`` as people type it means psycopg 3, the driver the grader installs
     (SQLAlchemy alone would pick psycopg2); a URL that names its driver keeps it.
     """
-    chosen = url or os.environ.get("GRADER_DB") or DEFAULT_URL
+    chosen = options.database_url(url)
     try:
         parsed = make_url(chosen)
     except ArgumentError:
@@ -110,12 +116,12 @@ class Gradebook:
             parsed = make_url(chosen)
         except ArgumentError:
             raise GradebookError(f"{chosen!r} is not a database URL "
-                                 "(try sqlite:///grades.db)") from None
+                                 f"(try {options.DB_URL})") from None
         self.url = chosen if parsed.password is None else parsed.render_as_string()
         self.path = _sqlite_file(parsed)
         if self.path is not None and not create and not self.path.exists():
             raise GradebookError(f"no gradebook at {self.path}: grade with `grader batch` first, "
-                                 "or name it with --db / GRADER_DB")
+                                 f"or name it with --db / {options.DB_ENV}")
         if self.path is not None:
             _create_private(self.path)
         try:
@@ -158,10 +164,10 @@ class Gradebook:
         Crashed runs do not count: the grader failed, not the submission, so they are retried.
         """
         query = (
-            select(Student.name, Submission.content_hash)
-            .join(Submission.student).join(Submission.runs).join(Run.assignment)
-            .where(Assignment.name == assignment, Assignment.version == version,
-                   Run.status != RunStatus.CRASHED)
+            select(StudentRow.name, SubmissionRow.content_hash)
+            .join(SubmissionRow.student).join(SubmissionRow.runs).join(RunRow.assignment)
+            .where(AssignmentRow.name == assignment, AssignmentRow.version == version,
+                   RunRow.status != RunStatus.CRASHED)
         )
         with self.session() as session:
             return {(name, digest) for name, digest in session.execute(query)}
@@ -194,11 +200,11 @@ class Gradebook:
                     raise
 
     def _record(self, session: Session, new: NewRun) -> Recorded:
-        student = _get_or_add(session, Student, name=new.student)
-        version = _get_or_add(session, Assignment, name=new.assignment, version=new.version,
+        student = _get_or_add(session, StudentRow, name=new.student)
+        version = _get_or_add(session, AssignmentRow, name=new.assignment, version=new.version,
                               defaults={"title": new.title})
         submission = _get_or_add(
-            session, Submission, student=student, assignment=new.assignment,
+            session, SubmissionRow, student=student, assignment=new.assignment,
             content_hash=new.content_hash, lock=True,
             defaults={"path": new.path, "submitted_at": new.submitted_at},
         )
@@ -206,11 +212,10 @@ class Gradebook:
             done = _finished_run(session, submission, version)
             if done is not None:
                 return Recorded(done, stored=False)
-        counted = [c for c in new.checks if c.counted]
-        run = Run(
+        score, max_score = total(new.checks)
+        run = RunRow(
             submission=submission, assignment=version, status=new.status, error=new.error,
-            score=round(sum(c.points for c in counted), 6),
-            max_score=round(sum(c.max_points for c in counted), 6),
+            score=score, max_score=max_score,
             seed=new.seed, device=new.device, isolation=new.isolation,
             grader_version=new.fingerprint.get("grader", "unknown"),
             fingerprint=new.fingerprint, started_at=new.started_at, finished_at=new.finished_at,
@@ -230,26 +235,22 @@ class Gradebook:
         if len(by) > BY_LENGTH:  # PostgreSQL would refuse it; SQLite would keep it whole
             raise GradebookError(f"--by is {len(by)} characters long; at most {BY_LENGTH}")
         with self.session(write=True) as session:
-            found = session.scalar(select(Student).where(Student.name == student))
+            found = session.scalar(select(StudentRow).where(StudentRow.name == student))
             if found is None:
                 raise GradebookError(f"no student {student!r} in the gradebook")
             if check_id is not None and not _has_check(session, found, assignment, check_id):
                 raise GradebookError(f"{assignment} has no graded check {check_id!r} "
                                      f"for {student!r}")
-            row = Override(student=found, assignment=assignment, check_id=check_id,
-                           points=points, by=by, reason=reason)
+            row = OverrideRow(student=found, assignment=assignment, check_id=check_id,
+                              points=points, by=by, reason=reason)
             session.add(row)
             session.flush()
             return row.id
 
 
 def _row(check: CheckResult) -> CheckResultRow:
-    return CheckResultRow(
-        check_id=check.id, function=check.function, category=check.category,
-        status=check.status, points=check.points, max_points=check.max_points,
-        title=check.title, message=check.message, hint=check.hint, duration=check.duration,
-        hidden=check.hidden,
-    )
+    return CheckResultRow(**{column: getattr(check, field)
+                             for field, column in zip(CHECK_FIELDS, RESULT_COLUMNS, strict=True)})
 
 
 def _get_or_add(session: Session, model, defaults: dict | None = None, lock: bool = False,
@@ -265,21 +266,23 @@ def _get_or_add(session: Session, model, defaults: dict | None = None, lock: boo
     return found
 
 
-def _finished_run(session: Session, submission: Submission, version: Assignment) -> int | None:
+def _finished_run(
+    session: Session, submission: SubmissionRow, version: AssignmentRow
+) -> int | None:
     """The newest graded or error run of ``submission`` at this assignment version."""
     query = (
-        select(Run.id)
-        .where(Run.submission_id == submission.id, Run.assignment_id == version.id,
-               Run.status != RunStatus.CRASHED)
-        .order_by(Run.id.desc()).limit(1)
+        select(RunRow.id)
+        .where(RunRow.submission_id == submission.id, RunRow.assignment_id == version.id,
+               RunRow.status != RunStatus.CRASHED)
+        .order_by(RunRow.id.desc()).limit(1)
     )
     return session.scalar(query)
 
 
-def _has_check(session: Session, student: Student, assignment: str, check_id: str) -> bool:
+def _has_check(session: Session, student: StudentRow, assignment: str, check_id: str) -> bool:
     query = (
-        select(CheckResultRow.id).join(CheckResultRow.run).join(Run.submission)
-        .where(Submission.student_id == student.id, Submission.assignment == assignment,
+        select(CheckResultRow.id).join(CheckResultRow.run).join(RunRow.submission)
+        .where(SubmissionRow.student_id == student.id, SubmissionRow.assignment == assignment,
                CheckResultRow.check_id == check_id)
         .limit(1)
     )

@@ -16,36 +16,22 @@ from typing import Any
 
 import torch
 
+from grader import options
 from grader.authoring.assignment import Assignment
-from grader.outcomes.results import Outcome
+from grader.grading.folders import submission_folder
+from grader.outcomes import (
+    NotImplementedByStudent,
+    Outcome,
+    StudentError,
+    StudentProblem,
+    StudentTimeout,
+    UsageError,
+)
 from grader.runner.sandbox import Isolation
 from grader.runner.worker import Child, ChildDied, ChildTimeout, Limits, Worker, WorkerError
 
 MAX_SOURCE_BYTES = 1 * 2**20
 MAX_SUBMISSION_BYTES = Isolation.submission_bytes  # the folder, copied into the box
-IMPORT_TIMEOUT = 20.0  # seconds for the student's module-level code
-
-
-class StudentProblem(Exception):
-    """The student's code did not produce a result; ``outcome`` says which way."""
-
-    outcome = Outcome.ERROR
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-class StudentError(StudentProblem):
-    outcome = Outcome.ERROR
-
-
-class StudentTimeout(StudentProblem):
-    outcome = Outcome.TIMEOUT
-
-
-class NotImplementedByStudent(StudentProblem):
-    outcome = Outcome.MISSING
 
 
 @dataclass(frozen=True)
@@ -119,8 +105,10 @@ class Session:
     def _read_source(self) -> Unavailable | None:
         name = self.assignment.student_file
         path = self.submission / name
-        if not self.submission.is_dir():
-            return Unavailable(Outcome.ERROR, f"the submission folder {self.submission} is missing")
+        try:
+            submission_folder(self.submission)
+        except UsageError as err:  # it went away since the grading began
+            return Unavailable(Outcome.ERROR, str(err))
         if path.is_symlink() or (path.exists() and not path.is_file()):
             return Unavailable(Outcome.ERROR, f"{name} must be a regular file, not a link")
         if not path.exists():
@@ -152,7 +140,7 @@ class Session:
             self.close()
             self._unavailable = Unavailable(
                 Outcome.TIMEOUT,
-                f"importing {name} did not finish within {IMPORT_TIMEOUT:g} s: "
+                f"importing {name} did not finish within {options.IMPORT_TIMEOUT:g} s: "
                 "is there a loop or a training run at module level?",
             )
             return
@@ -182,7 +170,7 @@ class Session:
             "functions": list(self.assignment.functions),
             "standins": self.assignment.standins,
         }
-        return self._child.request(message, IMPORT_TIMEOUT)
+        return self._child.request(message, options.IMPORT_TIMEOUT)
 
     def _ensure_child(self) -> Child:
         """The live child, forking and importing again after a timeout or crash."""

@@ -12,18 +12,24 @@ from types import ModuleType
 
 import torch
 
+from grader import options
 from grader.authoring.assignment import Assignment, Check
 from grader.authoring.rules import reachable
-from grader.grading.session import Session, StudentProblem
+from grader.grading.session import Session
 from grader.grading.views import Reference, Student
 from grader.numeric.compare import CheckFailed
-from grader.outcomes.results import HIDDEN_MESSAGE, Category, CheckResult, Outcome, SubmissionResult
+from grader.outcomes import (
+    HIDDEN_MESSAGE,
+    Category,
+    CheckResult,
+    Outcome,
+    StudentProblem,
+    SubmissionResult,
+)
 from grader.runner.probes import seed_everything
 from grader.runner.worker import Worker
 
 log = logging.getLogger(__name__)
-
-RETRY_TIMEOUT = 2.0  # seconds for each later check of a function that already timed out once
 
 
 def grade(
@@ -32,7 +38,7 @@ def grade(
     submission: Path,
     *,
     device: torch.device,
-    seed: int = 0,
+    seed: int = options.SEED,
     data_root: Path | None = None,
     student: str | None = None,
     functions: Iterable[str] | None = None,
@@ -50,7 +56,8 @@ def grade(
                 results.append(_not_run(check, blocked))
                 continue
             if check.function in hung:
-                check = dataclasses.replace(check, timeout=min(check.timeout, RETRY_TIMEOUT))
+                retry = min(check.timeout, options.RETRY_TIMEOUT)
+                check = dataclasses.replace(check, timeout=retry)
             result = run_check(check, session, reference, seed, data_root)
             if result.status is Outcome.TIMEOUT and session.unavailable(check.function) is None:
                 hung.setdefault(check.function, result)
@@ -64,7 +71,7 @@ def _reaches_hung(
     """The earlier timeout that makes a training check pointless: it would call a function
     that hung. Every call could cost a full timeout, and a class's batch must finish in minutes
     whatever one submission does. Checks of the hung function itself still run, with
-    RETRY_TIMEOUT: it may hang on one input only."""
+    options.RETRY_TIMEOUT: it may hang on one input only."""
     if not check.own_parts or not hung or session.tree is None:
         return None
     reached = reachable(session.tree, check.function) - {check.function}

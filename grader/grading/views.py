@@ -30,8 +30,9 @@ def probe_name(probe: Callable) -> str:
 class Student:
     """The submission, seen from a check. ``student.softmax(X)`` runs softmax in the child.
 
-    While a check on F runs, every other function of the assignment is bound to the reference
-    in the child, so a mistake in G never costs points on F (unless the check uses own parts).
+    While a check on F runs, every other function of the assignment is bound in the child to
+    the assignment's stand-ins (public versions built on torch, never the reference), so a
+    mistake in G never costs points on F (unless the check uses the student's own parts).
     """
 
     def __init__(self, session: Session, check: Check, seed: int, deadline: float) -> None:

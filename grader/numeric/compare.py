@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import torch
 
-from grader.runner.wire import Opaque
+from grader.outcomes import GraderError
 
 # (rtol, atol) by dtype: torch.testing's defaults, documented there.
 TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
@@ -23,12 +23,22 @@ TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
 }
 
 
-class CheckFailed(AssertionError):
+class CheckFailed(GraderError):
     """The student's code ran, and what it did is wrong. ``hint`` names the likely mistake."""
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.message, self.hint = message, hint
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A returned object the wire cannot carry, named by its type (e.g. a generator)."""
+
+    type_name: str
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
 
 
 @dataclass(frozen=True)

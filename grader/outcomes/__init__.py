@@ -3,3 +3,32 @@
 The bottom layer: it imports nothing else of grader, and no torch, so the gradebook and the
 reports can read results without loading a tensor library.
 """
+
+from grader.outcomes.errors import (
+    ExitCode,
+    GraderError,
+    NotImplementedByStudent,
+    StudentError,
+    StudentProblem,
+    StudentTimeout,
+    UsageError,
+)
+from grader.outcomes.results import (
+    CHECK_FIELDS,
+    HIDDEN_MESSAGE,
+    RESULT_COLUMNS,
+    STORED_AS,
+    UNCOUNTED,
+    Category,
+    CheckResult,
+    Outcome,
+    RunStatus,
+    SubmissionResult,
+    total,
+)
+
+__all__ = [
+    "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "STORED_AS", "UNCOUNTED", "Category",
+    "CheckResult", "ExitCode", "GraderError", "NotImplementedByStudent", "Outcome", "RunStatus",
+    "StudentError", "StudentProblem", "StudentTimeout", "SubmissionResult", "UsageError", "total",
+]

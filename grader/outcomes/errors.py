@@ -1,5 +1,50 @@
-"""The library's usage error, importable without torch."""
+"""Every exception the grader raises on purpose, under one root, and the exit codes.
+
+``UsageError`` is what a person can fix (a missing folder, an unknown assignment, no data): the
+command line prints its one line and exits 2. ``StudentProblem`` and ``CheckFailed`` (in
+``grader.numeric``) become a check's outcome and never reach the command line. Anything else
+that reaches it is the grader's own failure: a crash report.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from grader.outcomes.results import Outcome
+
+
+class ExitCode(IntEnum):
+    OK = 0  # the work was done, whatever the scores
+    FAILED = 1  # done, but not all of it: a batch run crashed, strict isolation is impossible
+    USAGE = 2  # a usage error, said in one line
+    CRASH = 70  # the grader itself failed (sysexits' EX_SOFTWARE); a report says where
 
 
 class GraderError(Exception):
-    """A usage problem the user can fix: the message is one line saying how."""
+    """The root of every exception the grader raises on purpose."""
+
+
+class UsageError(GraderError):
+    """A problem the user can fix: the message is one line saying how."""
+
+
+class StudentProblem(GraderError):
+    """The student's code did not produce a result; ``outcome`` says which way."""
+
+    outcome = Outcome.ERROR
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+class StudentError(StudentProblem):
+    outcome = Outcome.ERROR
+
+
+class StudentTimeout(StudentProblem):
+    outcome = Outcome.TIMEOUT
+
+
+class NotImplementedByStudent(StudentProblem):
+    outcome = Outcome.MISSING

@@ -1,8 +1,10 @@
-"""Typed results: what a check and a submission come to."""
+"""Typed results: what a check, a submission and a stored run come to, and how they score."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -16,6 +18,21 @@ class Outcome(str, Enum):
     TIMEOUT = "timeout"  # killed at the check's time limit
     MISSING = "missing"  # the function is absent or still raises NotImplementedError
     SKIPPED = "skipped"  # not applicable here (no GPU); counts towards no score
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Checks that count towards neither the score nor the maximum (device checks without a GPU).
+UNCOUNTED = frozenset({Outcome.SKIPPED})
+
+
+class RunStatus(str, Enum):
+    """How grading a submission ended, as the gradebook stores it."""
+
+    GRADED = "graded"  # every check ran; the score stands
+    ERROR = "error"  # the submission cannot be graded as handed in (a corrupt zip, too big)
+    CRASHED = "crashed"  # the grader failed on it (a slot died): the next batch retries it
 
     def __str__(self) -> str:
         return self.value
@@ -52,22 +69,32 @@ class CheckResult:
     @property
     def counted(self) -> bool:
         """Skipped checks count towards neither the score nor the maximum."""
-        return self.status is not Outcome.SKIPPED
+        return self.status not in UNCOUNTED
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "function": self.function,
-            "category": str(self.category),
-            "status": str(self.status),
-            "points": self.points,
-            "max_points": self.max_points,
-            "title": self.title,
-            "message": self.message,
-            "hint": self.hint,
-            "duration": round(self.duration, 4),
-            "hidden": self.hidden,
-        }
+        """The JSON form: every field of CHECK_FIELDS, enums as their values."""
+        return {name: _plain(name, getattr(self, name)) for name in CHECK_FIELDS}
+
+
+# The fields of a check's result, in order: the JSON's keys, the gradebook's columns and the
+# reports' check table all derive from this tuple.
+CHECK_FIELDS = tuple(f.name for f in dataclasses.fields(CheckResult))
+# Beside a run's own id, a table names a check's id check_id.
+STORED_AS = {"id": "check_id"}
+RESULT_COLUMNS = tuple(STORED_AS.get(name, name) for name in CHECK_FIELDS)
+
+
+def _plain(name: str, value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    return round(value, 4) if name == "duration" else value
+
+
+def total(checks: Iterable[CheckResult]) -> tuple[float, float]:
+    """(score, max_score) of ``checks``: the points of the counted ones, to 6 decimals."""
+    counted = [c for c in checks if c.counted]
+    return (round(sum(c.points for c in counted), 6),
+            round(sum(c.max_points for c in counted), 6))
 
 
 @dataclass(frozen=True)
@@ -75,15 +102,14 @@ class SubmissionResult:
     assignment: str
     student: str
     checks: tuple[CheckResult, ...]
-    environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
-        return round(sum(c.points for c in self.checks if c.counted), 6)
+        return total(self.checks)[0]
 
     @property
     def max_score(self) -> float:
-        return round(sum(c.max_points for c in self.checks if c.counted), 6)
+        return total(self.checks)[1]
 
     def by_function(self) -> dict[str, list[CheckResult]]:
         grouped: dict[str, list[CheckResult]] = {}

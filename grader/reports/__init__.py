@@ -1,7 +1,8 @@
-"""Reports on a gradebook: tables, files in several formats, charts, feedback and exports.
+"""Reports on a gradebook: its two tables, files in several formats, charts, feedback, exports.
 
-Everything here works on two pandas DataFrames, ``scores`` (one row per student and assignment)
-and ``checks`` (one row per check of those gradings); see SCORE_COLUMNS and CHECK_COLUMNS.
+``frames.tables`` reads the gradebook into two pandas DataFrames, ``scores`` (one row per student
+and assignment) and ``checks`` (one row per check of those gradings; see SCORE_COLUMNS and
+CHECK_COLUMNS); everything else works on those. Imports gradebook, authoring, outcomes, options.
 """
 
 from grader.reports.export import canvas_csv, gradescope_results, write_gradescope

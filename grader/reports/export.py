@@ -11,7 +11,14 @@ from typing import Any
 import pandas as pd
 
 from grader.reports import summary
-from grader.reports.schema import checks_of, checks_table, gradings_of, number, text
+from grader.reports.schema import (
+    checks_of,
+    checks_table,
+    counted_rows,
+    gradings_of,
+    number,
+    text,
+)
 from grader.reports.slugs import slug
 from grader.reports.tables import gradebook
 from grader.reports.visibility import for_students
@@ -71,7 +78,7 @@ def gradescope_results(checks: pd.DataFrame, scores_row: pd.Series) -> dict[str,
     visible = for_students(checks_table(checks))
     tests = []
     for section, (_, group) in enumerate(summary.by_function(visible), start=1):
-        tried = group[group["status"] != "skipped"]
+        tried = group[counted_rows(group)]
         tests += [
             _test(check, f"{section}.{n}") for n, (_, check) in enumerate(tried.iterrows(), 1)
         ]

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from grader import options
 from grader.reports.html import html_report
 from grader.reports.schema import long_scores
 from grader.reports.tables import gradebook, item_analysis
 
-FORMATS = ("csv", "xlsx", "parquet", "json", "html")
+FORMATS = options.REPORT_FORMATS  # each has a writer in _WRITERS below
 
 
 def write_report(scores: pd.DataFrame, checks: pd.DataFrame, fmt: str, output: Path) -> Path:

@@ -11,16 +11,16 @@ import pandas as pd
 from sqlalchemy import select
 
 from grader.gradebook.models import (
-    Assignment,
+    AssignmentRow,
     CheckResultRow,
-    Override,
-    Run,
-    RunStatus,
-    Student,
-    Submission,
+    OverrideRow,
+    RunRow,
+    StudentRow,
+    SubmissionRow,
 )
 from grader.gradebook.store import Gradebook
-from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS
+from grader.outcomes import RESULT_COLUMNS, RunStatus
+from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS, counted_rows
 
 
 def tables(
@@ -38,14 +38,15 @@ def tables(
 def _current_runs(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
     query = (
         select(
-            Student.name.label("student"), Submission.assignment, Run.score, Run.max_score,
-            Run.status, Run.finished_at.label("graded_at"), Assignment.version,
-            Run.id.label("run_id"), Submission.content_hash, Run.error,
+            StudentRow.name.label("student"), SubmissionRow.assignment, RunRow.score,
+            RunRow.max_score, RunRow.status, RunRow.finished_at.label("graded_at"),
+            AssignmentRow.version, RunRow.id.label("run_id"), SubmissionRow.content_hash,
+            RunRow.error,
         )
-        .join(Run.submission).join(Submission.student).join(Run.assignment)
+        .join(RunRow.submission).join(SubmissionRow.student).join(RunRow.assignment)
     )
     if assignment is not None:
-        query = query.where(Submission.assignment == assignment)
+        query = query.where(SubmissionRow.assignment == assignment)
     runs = _frame(gradebook, query)
     if runs.empty:
         return runs
@@ -59,10 +60,7 @@ def _checks(gradebook: Gradebook, runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame(columns=list(CHECK_COLUMNS))
     query = select(
-        CheckResultRow.run_id, CheckResultRow.check_id, CheckResultRow.function,
-        CheckResultRow.category, CheckResultRow.status, CheckResultRow.points,
-        CheckResultRow.max_points, CheckResultRow.title, CheckResultRow.message,
-        CheckResultRow.hint, CheckResultRow.duration, CheckResultRow.hidden,
+        CheckResultRow.run_id, *(getattr(CheckResultRow, column) for column in RESULT_COLUMNS),
     ).where(CheckResultRow.run_id.in_(runs["run_id"].tolist())).order_by(CheckResultRow.id)
     rows = _frame(gradebook, query)
     for column in ("category", "status"):
@@ -75,11 +73,11 @@ def _checks(gradebook: Gradebook, runs: pd.DataFrame) -> pd.DataFrame:
 def _overrides(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
     """The newest override per (student, assignment, check); check_id "" is the whole score."""
     query = select(
-        Student.name.label("student"), Override.assignment, Override.check_id, Override.points,
-        Override.id,
-    ).join(Override.student)
+        StudentRow.name.label("student"), OverrideRow.assignment, OverrideRow.check_id,
+        OverrideRow.points, OverrideRow.id,
+    ).join(OverrideRow.student)
     if assignment is not None:
-        query = query.where(Override.assignment == assignment)
+        query = query.where(OverrideRow.assignment == assignment)
     rows = _frame(gradebook, query)
     rows["check_id"] = rows["check_id"].fillna("")
     return rows.sort_values("id").groupby(["student", "assignment", "check_id"]).tail(1)
@@ -102,7 +100,7 @@ def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame) -
     if runs.empty:
         return pd.DataFrame(columns=list(SCORE_COLUMNS))
     scores = runs.copy()
-    counted = checks[(checks["status"] != "skipped") | checks["overridden"]]
+    counted = checks[counted_rows(checks) | checks["overridden"]]
     sums = counted.groupby("run_id")["points"].sum()
     overridden = checks.groupby("run_id")["overridden"].any()
     has_checks = scores["run_id"].isin(sums.index)

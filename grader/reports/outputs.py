@@ -1,6 +1,6 @@
 """What `grader report`, `feedback`, `export` and `override` do, callable from Python.
 
-Each opens the gradebook, builds its two tables (grader.gradebook.tables) and hands them to
+Each opens the gradebook, builds its two tables (grader.reports.frames.tables) and hands them to
 grader.reports, so every output agrees with the others. None of this imports torch.
 """
 
@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from grader import reports
+from grader import options, reports
 from grader.gradebook import Gradebook
-from grader.outcomes.errors import GraderError
+from grader.outcomes import UsageError
 from grader.reports.frames import tables
-
-EXPORTS = ("canvas", "gradescope")
 
 
 def report(
@@ -25,9 +23,9 @@ def report(
     """Write the gradebook as csv, xlsx, parquet, json or html; ``fmt`` defaults to the suffix."""
     output = Path(output)
     fmt = fmt or output.suffix.lstrip(".").lower()
-    if fmt not in reports.FORMATS:
-        raise GraderError(f"cannot tell the format of {output.name!r}: pass --format "
-                          f"({', '.join(reports.FORMATS)})")
+    if fmt not in options.REPORT_FORMATS:
+        raise UsageError(f"cannot tell the format of {output.name!r}: pass --format "
+                         f"({', '.join(options.REPORT_FORMATS)})")
     scores, checks = _tables(db, assignment, required=False)
     return reports.write_report(scores, checks, fmt, output)
 
@@ -46,8 +44,8 @@ def export(
     student: str | None = None,
 ) -> list[Path]:
     """A Canvas gradebook CSV, or Gradescope results.json files (one, with ``student``)."""
-    if fmt not in EXPORTS:
-        raise GraderError(f"unknown export {fmt!r}: use {' or '.join(EXPORTS)}")
+    if fmt not in options.EXPORT_FORMATS:
+        raise UsageError(f"unknown export {fmt!r}: use {' or '.join(options.EXPORT_FORMATS)}")
     scores, checks = _tables(db, assignment)
     if fmt == "canvas":
         return [reports.canvas_csv(_only(scores, student), Path(output))]
@@ -69,7 +67,7 @@ def _tables(db: str | None, assignment: str | None, *, required: bool = True):
         scores, checks = tables(gradebook, assignment)
     if required and scores.empty:
         where = f" for {assignment}" if assignment else ""
-        raise GraderError(f"the gradebook {gradebook.url} holds no graded submissions{where}")
+        raise UsageError(f"the gradebook {gradebook.url} holds no graded submissions{where}")
     return scores, checks
 
 
@@ -77,7 +75,7 @@ def _only(scores: pd.DataFrame, student: str | None) -> pd.DataFrame:
     if student is None:
         return scores
     if student not in set(scores["student"]):
-        raise GraderError(f"no student {student!r} in the gradebook")
+        raise UsageError(f"no student {student!r} in the gradebook")
     return scores[scores["student"] == student]
 
 
@@ -85,4 +83,4 @@ def _call(write, *args, **kwargs) -> list[Path]:
     try:
         return write(*args, **kwargs)
     except ValueError as err:  # an unknown student, or one with several assignments
-        raise GraderError(str(err)) from None
+        raise UsageError(str(err)) from None

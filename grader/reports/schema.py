@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from grader.outcomes import RESULT_COLUMNS, UNCOUNTED
+
 SCORE_COLUMNS = (
     "student",
     "assignment",
@@ -21,23 +23,9 @@ SCORE_COLUMNS = (
     "overridden",
 )
 
-CHECK_COLUMNS = (
-    "student",
-    "assignment",
-    "run_id",
-    "check_id",
-    "function",
-    "category",
-    "status",
-    "points",
-    "max_points",
-    "title",
-    "message",
-    "hint",
-    "duration",
-    "hidden",
-    "overridden",
-)
+# Whose check, in which run, then a check result's own columns (grader.outcomes), then whether
+# course staff overrode its points.
+CHECK_COLUMNS = ("student", "assignment", "run_id", *RESULT_COLUMNS, "overridden")
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
@@ -52,6 +40,11 @@ def long_scores(scores: pd.DataFrame) -> pd.DataFrame:
     require_columns(scores, SCORE_COLUMNS, "scores")
     ordered = scores.loc[:, list(SCORE_COLUMNS)].sort_values(["student", "assignment"])
     return ordered.reset_index(drop=True)
+
+
+def counted_rows(checks: pd.DataFrame) -> pd.Series:
+    """Which check rows count towards the score and the maximum (not UNCOUNTED, i.e. skipped)."""
+    return ~checks["status"].isin([str(status) for status in UNCOUNTED])
 
 
 def text(value: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from grader.reports.schema import number, text
+from grader.reports.schema import counted_rows, number, text
 
 OVERRIDE_NOTE = "This score was set by hand, so it can differ from the sum of the checks below."
 ERROR_INTRO = "This submission could not be graded:"
@@ -42,7 +42,7 @@ def by_function(checks: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def function_points(checks: pd.DataFrame) -> str:
     """ "3/4" over one function's counted (not skipped) checks."""
-    tried = checks[checks["status"] != "skipped"]
+    tried = checks[counted_rows(checks)]
     return f"{number(tried['points'].sum())}/{number(tried['max_points'].sum())}"
 
 

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from grader.reports.schema import require_columns, text
+from grader.reports.schema import counted_rows, require_columns, text
 
 ITEM_COLUMNS = (
     "assignment",
@@ -74,7 +74,7 @@ def item_analysis(checks: pd.DataFrame) -> pd.DataFrame:
 
 
 def _item(key: tuple[str, str], group: pd.DataFrame) -> dict[str, object]:
-    tried = group[group["status"] != "skipped"]
+    tried = group[counted_rows(group)]
     passed = tried["status"] == "passed"
     return {
         "assignment": key[0],

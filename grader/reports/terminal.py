@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.authoring.assignment import Assignment
-from grader.outcomes.results import Outcome, SubmissionResult
+from grader.outcomes import Outcome, SubmissionResult, total
 
 _MARKS = {
     Outcome.PASSED: "PASS",
@@ -22,8 +22,7 @@ def _points(points: float) -> str:
 def submission(result: SubmissionResult) -> str:
     lines = [f"{result.assignment} · {result.student}", ""]
     for function, checks in result.by_function().items():
-        got = sum(c.points for c in checks if c.counted)
-        out_of = sum(c.max_points for c in checks if c.counted)
+        got, out_of = total(checks)
         lines.append(f"{function}  {_points(got)}/{_points(out_of)}")
         for c in checks:
             if not c.counted:

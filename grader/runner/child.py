@@ -19,13 +19,14 @@ from typing import Any
 
 import torch
 
+from grader.outcomes import GraderError
 from grader.runner import wire
 from grader.runner.probes import ProbeEnv, seed_everything, untraced
 
 _MAX_TRACEBACK = 4000  # characters
 
 
-class ProbeMisuse(Exception):
+class ProbeMisuse(GraderError):
     """The parent asked for a probe that does not exist or with the wrong arguments."""
 
 

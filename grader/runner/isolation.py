@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-from grader.outcomes.errors import GraderError
+from grader import options
+from grader.outcomes import UsageError
 from grader.runner import sandbox
 
 
@@ -12,18 +13,16 @@ class IsolationWarning(UserWarning):
     """Student code will run with less isolation than strict, because this machine lacks parts."""
 
 
-ISOLATION_LEVELS = ("auto", "strict", "basic")
-
-
-def choose_isolation(requested: str | None = "auto") -> str:
+def choose_isolation(requested: str | None = options.ISOLATION) -> str:
     """``strict`` where this machine allows it; ``auto`` falls back to ``basic`` with a warning.
 
     Asking for ``strict`` where it is impossible is an error: grading never runs with less
     isolation than asked for.
     """
-    requested = requested or "auto"
-    if requested not in ISOLATION_LEVELS:
-        raise GraderError(f"unknown isolation {requested!r}: use {', '.join(ISOLATION_LEVELS)}")
+    requested = requested or options.ISOLATION
+    if requested not in options.ISOLATION_LEVELS:
+        raise UsageError(f"unknown isolation {requested!r}: use "
+                         f"{', '.join(options.ISOLATION_LEVELS)}")
     if requested == "basic":
         return "basic"
     found = sandbox.support()
@@ -31,7 +30,7 @@ def choose_isolation(requested: str | None = "auto") -> str:
         return "strict"
     missing = "; ".join(found.missing)
     if requested == "strict":
-        raise GraderError(f"strict isolation is not possible here, missing: {missing} "
+        raise UsageError(f"strict isolation is not possible here, missing: {missing} "
                           "(see `grader doctor`)")
     warnings.warn(
         f"student code runs with BASIC isolation only (a process and rlimits): it can read "

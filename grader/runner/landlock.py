@@ -12,6 +12,8 @@ import os
 import struct
 from collections.abc import Iterable
 
+from grader.outcomes import GraderError
+
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446  # the same on x86_64 and arm64
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
@@ -33,8 +35,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
-class LandlockError(OSError):
-    pass
+class LandlockError(GraderError, OSError):
+    """Landlock is missing or refused a rule; an OSError with the errno, where there is one."""
 
 
 def abi() -> int:

@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from grader.outcomes import GraderError
 from grader.runner import landlock, seccomp
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -42,7 +43,7 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
                         ctypes.c_char_p]
 
 
-class SandboxError(OSError):
+class SandboxError(GraderError, OSError):
     """Strict isolation could not be set up."""
 
 

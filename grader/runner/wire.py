@@ -16,6 +16,9 @@ from typing import Any
 
 import torch
 
+from grader.numeric.compare import Opaque
+from grader.outcomes import GraderError
+
 MAX_FRAME = 256 * 2**20  # bytes; the largest legitimate reply (a data_iter pass) is far smaller
 MAX_TENSORS = 4096
 MAX_SKELETON = 4 * 2**20  # bytes of JSON
@@ -37,7 +40,7 @@ _FROM_CODE = {code: dtype for dtype, code in _DTYPES.items()}
 _HEADER = struct.Struct("<II")  # skeleton length, tensor blob length
 
 
-class WireError(Exception):
+class WireError(GraderError):
     """The other side sent something that is not a well-formed message."""
 
 
@@ -49,16 +52,6 @@ class TensorMeta:
     requires_grad: bool
     is_leaf: bool
     type_name: str  # the class the student returned, e.g. "Tensor" or a subclass's name
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """A returned object the wire cannot carry, named by its type (e.g. a generator)."""
-
-    type_name: str
-
-    def __repr__(self) -> str:
-        return f"<{self.type_name} object>"
 
 
 def encode(value: Any) -> tuple[bytes, list[TensorMeta]]:

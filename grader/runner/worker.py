@@ -23,21 +23,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.outcomes import GraderError
 from grader.runner import sandbox
 
 _STARTUP_TIMEOUT = 120.0  # seconds; importing torch and loading Fashion-MNIST on a busy machine
 _OUTPUT_TAIL = 2000  # characters of the child's printed output kept for a message
 
 
-class WorkerError(Exception):
+class WorkerError(GraderError):
     """The zygote could not be started or stopped answering."""
 
 
-class ChildTimeout(Exception):
+class ChildTimeout(GraderError):
     """The child did not answer in time and was killed."""
 
 
-class ChildDied(Exception):
+class ChildDied(GraderError):
     """The child ended during a request; the message says how (exit status or signal)."""
 
 

@@ -1,0 +1,146 @@
+"""A worker for one assignment, kept across submissions, and grading one folder from scratch."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+import grader
+from grader import options
+from grader.authoring.assignment import Assignment
+from grader.data import fashion_mnist
+from grader.grading import catalog
+from grader.grading.folders import submission_folder
+from grader.grading.submission import grade
+from grader.outcomes import SubmissionResult, UsageError
+from grader.runner.isolation import choose_isolation
+from grader.runner.worker import Worker
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is the GPU where there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in options.DEVICES:
+        raise UsageError(f"unknown device {name!r}: use {', '.join(options.DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for, but torch sees no GPU here")
+    return torch.device(name)
+
+
+class Grader:
+    """A worker for one assignment, reused across submissions (start-up is paid once).
+
+    Args:
+        assignment: the assignment or its name.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        data_root: the folder holding FashionMNIST/raw; default GRADER_DATA, else ./data.
+        seed: every check's inputs and the student's random generators derive from it.
+        worker: a launched but unstarted Worker to use (its torch import may be under way).
+        isolation: ``auto`` (strict where possible), ``strict`` or ``basic``.
+        hide: more folders student code must not see, such as the gradebook's.
+    """
+
+    def __init__(
+        self,
+        assignment: str | Assignment,
+        *,
+        device: str = options.DEVICE,
+        data_root: str | Path | None = None,
+        seed: int = options.SEED,
+        worker: Worker | None = None,
+        isolation: str | None = options.ISOLATION,
+        hide: Iterable[str | Path] = (),
+    ) -> None:
+        self.assignment = (
+            assignment if isinstance(assignment, Assignment)
+            else catalog.get_assignment(assignment)
+        )
+        self.device = resolve_device(device)
+        self.seed = seed
+        self.data_root = options.data_root(data_root).resolve()  # the worker's cwd differs
+        if self.assignment.datasets:
+            fashion_mnist.check_files(self.data_root)
+        self.isolation = choose_isolation(isolation)
+        self._worker = worker or Worker()
+        self._worker.configure(
+            probe_modules=["grader.runner.probes", *self.assignment.child_modules],
+            datasets=self.assignment.datasets,
+            data_root=self.data_root,
+            isolation=self.isolation,
+            hide=[*secrets(self.assignment), self.data_root, *hide],
+        )
+        self._started = False
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def grade(
+        self,
+        submission: str | Path,
+        *,
+        student: str | None = None,
+        functions: Iterable[str] | None = None,
+    ) -> SubmissionResult:
+        """Grade one submission folder. Bad student code gives results, never an exception."""
+        folder = submission_folder(submission)
+        if functions is not None:
+            unknown = set(functions) - set(self.assignment.functions)
+            if unknown:
+                raise UsageError(f"{self.assignment.name} has no function {sorted(unknown)[0]}")
+        if not self._started:
+            self._worker.start()
+            self._started = True
+        return grade(
+            self._worker, self.assignment, folder, device=self.device, seed=self.seed,
+            data_root=self.data_root, student=student, functions=functions,
+        )
+
+    @property
+    def sandbox_uid(self) -> int | None:
+        """The unprivileged uid student code runs as (strict isolation, once started)."""
+        return self._worker.uid
+
+    def close(self) -> None:
+        self._worker.close()
+        self._started = False
+
+
+def check_submission(
+    submission: str | Path,
+    assignment: str,
+    *,
+    device: str = options.DEVICE,
+    data_root: str | Path | None = None,
+    seed: int = options.SEED,
+    functions: Iterable[str] | None = None,
+    worker: Worker | None = None,
+    isolation: str | None = options.ISOLATION,
+) -> SubmissionResult:
+    """Grade one submission folder from scratch (``grader check``)."""
+    submission_folder(submission)  # before the worker starts
+    with Grader(
+        assignment, device=device, data_root=data_root, seed=seed, worker=worker,
+        isolation=isolation,
+    ) as grader_:
+        return grader_.grade(submission, functions=functions)
+
+
+def secrets(assignment: Assignment) -> list[Path]:
+    """The folders of an assignment's checks and of its reference solutions.
+
+    Grader's own modules (the shared check helpers in grader.authoring among them) are not
+    secret; the built-in course inside an installed grader is.
+    """
+    modules = {inspect.getmodule(c.run) for c in assignment.checks}
+    modules.add(assignment.reference_module())
+    folders = {Path(m.__file__).resolve().parent for m in modules if m and m.__file__}
+    package = Path(grader.__file__).resolve().parent
+    return sorted(f for f in folders
+                  if not f.is_relative_to(package) or f.is_relative_to(package / "builtin"))

@@ -1,0 +1,54 @@
+"""Every default of the grader, stated once: the command line, the library API and batch read
+them from here, so `grader check --help`, ``api.check_submission`` and a batch always agree.
+
+Imports nothing else of grader and no torch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Where student code runs: auto is the GPU where torch sees one, else the CPU.
+DEVICES = ("auto", "cpu", "cuda")
+DEVICE = "auto"
+
+# Every check's inputs and the student's random generators derive from the run's seed.
+SEED = 0
+
+# How student code is confined: auto is strict where this machine allows it, else basic.
+ISOLATION_LEVELS = ("auto", "strict", "basic")
+ISOLATION = "auto"
+
+# Seconds.
+CHECK_TIMEOUT = 10.0  # one check, every call to the student's code included
+IMPORT_TIMEOUT = 20.0  # the student's module-level code
+RETRY_TIMEOUT = 2.0  # each later check of a function that already timed out once
+
+# Fashion-MNIST: --data-root, else $GRADER_DATA, else ./data (FashionMNIST/raw below it).
+DATA_ENV = "GRADER_DATA"
+DATA_DIR = "data"
+
+# The gradebook: --db, else $GRADER_DB, else a SQLite file in the current folder.
+DB_ENV = "GRADER_DB"
+DB_URL = "sqlite:///grades.db"
+
+# What `grader report` and `grader export` write.
+REPORT_FORMATS = ("csv", "xlsx", "parquet", "json", "html")
+EXPORT_FORMATS = ("canvas", "gradescope")
+
+# Where a batch grades: slot processes here, or one Ray task per submission.
+EXECUTORS = ("local", "ray")
+EXECUTOR = "local"
+
+
+def data_root(explicit: str | Path | None = None) -> Path:
+    """The data root: ``explicit``, else $GRADER_DATA, else ./data."""
+    if explicit is not None and str(explicit) != "":
+        return Path(explicit).expanduser()
+    return Path(os.environ.get(DATA_ENV) or DATA_DIR).expanduser()
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The gradebook's URL as given: ``explicit``, else $GRADER_DB, else ``DB_URL``."""
+    return explicit or os.environ.get(DB_ENV) or DB_URL
