@@ -160,7 +160,7 @@ MISTAKES = {
     "softmax_jacobian without the max shift overflows": Mistake(
         "softmax_jacobian", _fn("softmax_jacobian", "p = torch.exp(o) / torch.exp(o).sum()\n"
                                 "return torch.diag(p) - torch.outer(p, p)", "o"),
-        {("softmax_jacobian", "stability"): "subtract the max logit"},
+        {("softmax_jacobian", "stability"): "shift the logits before exp"},
     ),
     "softmax_cross_entropy_grad averaged over the batch": Mistake(
         "softmax_cross_entropy_grad", _fn("softmax_cross_entropy_grad",
@@ -184,7 +184,7 @@ MISTAKES = {
                                           "e = torch.exp(logits)\n"
                                           "p = e / e.sum(1, keepdim=True)\n"
                                           "return p - F.one_hot(y, p.shape[1])", CE_ARGS),
-        {("softmax_cross_entropy_grad", "stability"): "subtract each row's max"},
+        {("softmax_cross_entropy_grad", "stability"): "shift the logits before exp"},
     ),
     "squared_loss_grad without the reshape": Mistake(
         "squared_loss_grad", _fn("squared_loss_grad", "return y_hat - y", SQ_ARGS),

@@ -89,6 +89,22 @@ MISTAKES = {
         {"data_iter_keeps_the_last_partial_batch", "data_iter_covers_every_example_once"},
         {"data_iter_keeps_the_last_partial_batch": "keep the last partial batch",
          "data_iter_covers_every_example_once": "3 of 1003 never"}),
+    "data_iter stops a whole batch early": case("data_iter", """
+        import random
+
+
+        def data_iter(batch_size, features, labels):
+            num_examples = len(features)
+            indices = list(range(num_examples))
+            random.shuffle(indices)
+            for i in range(0, num_examples - batch_size, batch_size):
+                batch_indices = torch.tensor(indices[i : min(i + batch_size, num_examples)])
+                yield features[batch_indices], labels[batch_indices]
+        """,
+        {"data_iter_keeps_the_last_partial_batch", "data_iter_covers_every_example_once"},
+        {"data_iter_keeps_the_last_partial_batch":
+            "batch 99 (examples 990 to 999 of the shuffled order) never came | hint: the loop "
+            "stops 10 examples early: let i in range(0, num_examples, batch_size) run to 990"}),
     "data_iter never shuffles": case("data_iter", """
         def data_iter(batch_size, features, labels):
             num_examples = len(features)
@@ -243,11 +259,46 @@ MISTAKES = {
                 for X, y in data_iter(batch_size, features, labels):
                     l = squared_loss(linreg(X, w, b), y)
                     l.sum().backward()
-                    sgd([w, b], lr, batch_size)
+                    sgd([w, b], lr, X.shape[0])
             return w, b
         """,
         {TRAIN},
         {TRAIN: "tolerance 0.01"}),
+    "synthetic_data uses only w[0] and w[1]": case("synthetic_data", """
+        def synthetic_data(w, b, num_examples):
+            X = torch.normal(0, 1, (num_examples, len(w)))
+            y = X[:, 0] * w[0] + X[:, 1] * w[1] + b
+            y += torch.normal(0, 0.01, y.shape)
+            return X, y.reshape((-1, 1))
+        """,
+        {"synthetic_data_follows_the_model"},
+        {"synthetic_data_follows_the_model": "y follows X[:, 2] with weight 0 instead of 1.5"}),
+    "train_linreg hard-codes w of shape (2, 1)": case("train_linreg", """
+        def train_linreg(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+            w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True)
+            b = torch.zeros(1, requires_grad=True)
+            for epoch in range(num_epochs):
+                for X, y in data_iter(batch_size, features, labels):
+                    l = squared_loss(linreg(X, w, b), y)
+                    l.sum().backward()
+                    sgd([w, b], lr, X.shape[0])
+            return w, b
+        """,
+        {TRAIN},
+        {TRAIN: "the first's 3 columns must match the second's 2 rows"}),
+    "train_linreg divides every step by batch_size": case("train_linreg", """
+        def train_linreg(features, labels, lr=0.03, num_epochs=3, batch_size=10):
+            w = torch.normal(0, 0.01, size=(features.shape[1], 1), requires_grad=True)
+            b = torch.zeros(1, requires_grad=True)
+            for epoch in range(num_epochs):
+                for X, y in data_iter(batch_size, features, labels):
+                    l = squared_loss(linreg(X, w, b), y)
+                    l.sum().backward()
+                    sgd([w, b], lr, batch_size)
+            return w, b
+        """,
+        {"train_linreg_steps_by_each_minibatch_size"},
+        {"train_linreg_steps_by_each_minibatch_size": "divided by ['10', '10', '10']"}),
 }
 
 

@@ -250,6 +250,15 @@ MISTAKES = {
             return -torch.gather(log_softmax(logits), 1, y.unsqueeze(1)).squeeze(1)
         """, "softmax",
     ),
+    "accuracy takes an argmax whatever y_hat's shape": Mistake(
+        "accuracy", """
+        def accuracy(y_hat, y):
+            y_hat = y_hat.argmax(axis=-1)
+            cmp = y_hat.type(y.dtype) == y
+            return float(cmp.type(y.dtype).sum())
+        """, "softmax",
+        {("accuracy", "semantics"): "take argmax only when y_hat is 2-D with more than one"},
+    ),
     "accuracy returns a fraction": Mistake(
         "accuracy", """
         def accuracy(y_hat, y):

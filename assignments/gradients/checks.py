@@ -42,6 +42,10 @@ WHERE_HINT = (
     "torch.where differentiates both branches: an inf in the branch it does not take still makes "
     "the gradient NaN (inf * 0). Keep both branches finite: exp(-|x|) never overflows"
 )
+SHIFT_HINT = (
+    "shift the logits before exp so it cannot overflow: softmax(o) = softmax(o - c) for c the "
+    "max (or the logsumexp) of each row"
+)
 IN_PLACE_HINT = (
     "`{name} += ...` or `{name}.sub_(...)` changes the caller's tensor; write "
     "`new = {name} + ...` and return the new tensors"
@@ -300,8 +304,8 @@ def softmax_jacobian_survives_large_logits(student, ref):
         actual = student.softmax_jacobian(o)
         _same_dtype(actual, o, "softmax_jacobian")
         assert_close(actual, ref.softmax_jacobian(o), what=f"softmax_jacobian of {o.tolist()}",
-                     mistakes=_jacobian_mistakes(o.double(), ref),
-                     hint="subtract the max logit before exp: softmax(o) = softmax(o - max(o))")
+                     cond=o, mistakes=_jacobian_mistakes(o.double(), ref),
+                     hint=SHIFT_HINT)
 
 
 add_from_scratch_check(assignment, "softmax_jacobian", points=1, hint=DERIVE_HINT,
@@ -387,8 +391,9 @@ def softmax_cross_entropy_grad_survives_large_logits(student, ref):
         _same_dtype(actual, logits.to(dtype), "softmax_cross_entropy_grad")
         assert_close(actual, ref.softmax_cross_entropy_grad(logits.to(dtype), y),
                      what=f"softmax_cross_entropy_grad of {_name(dtype)} logits up to 1000",
+                     cond=logits.to(dtype),
                      mistakes=_ce_mistakes(logits.double(), y, ref),
-                     hint="subtract each row's max logit before exp")
+                     hint=SHIFT_HINT)
 
 
 add_from_scratch_check(

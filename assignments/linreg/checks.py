@@ -23,6 +23,8 @@ from . import assignment, probes
 
 check = assignment.check
 TRUE_W, TRUE_B = torch.tensor([2.0, -3.4]), 4.2
+# Three features: code that hard-codes the book's two (w[0], w[1], a (2, 1) w) fails on these.
+WIDE_W = torch.tensor([2.0, -3.4, 1.5])
 
 
 # --- synthetic_data ------------------------------------------------------------------------
@@ -45,17 +47,34 @@ def synthetic_data_shapes(student, ref):
 
 @check(function="synthetic_data", category="correctness", points=2)
 def synthetic_data_follows_the_model(student, ref):
-    """y = Xw + b + noise with X ~ N(0, 1) and noise ~ N(0, 0.01²)."""
-    X, y = (as_tensor(v) for v in student.synthetic_data(TRUE_W, TRUE_B, 4000))
+    """y = Xw + b + noise with X ~ N(0, 1) and noise ~ N(0, 0.01²), for any number of features."""
+    X, y = (as_tensor(v) for v in student.synthetic_data(WIDE_W, TRUE_B, 4000))
     X, y = X.double(), y.double().reshape(-1, 1)
-    noise = y - (X @ TRUE_W.double().reshape(-1, 1) + TRUE_B)  # (n, 1)
+    if X.shape != (4000, len(WIDE_W)):
+        fail(f"X has shape {shape(X)} for a w of {len(WIDE_W)} entries, expected (4000, 3)",
+             "draw X with torch.normal(0, 1, (num_examples, len(w)))")
+    noise = y - (X @ WIDE_W.double().reshape(-1, 1) + TRUE_B)  # (n, 1)
     if abs(float(X.mean())) > 0.1 or abs(float(X.std()) - 1) > 0.1:
         fail(f"X has mean {float(X.mean()):.3f} and std {float(X.std()):.3f}; expected about 0 "
              "and 1", "draw X with torch.normal(0, 1, (num_examples, len(w)))")
+    _uses_every_weight(X, noise)
     mean, std = float(noise.mean()), float(noise.std())
     if abs(mean) > 0.003 or not 0.007 < std < 0.013:
         fail(f"y - (Xw + b) has mean {mean:.4f} and std {std:.4f}; expected noise with mean 0 "
              "and std 0.01", _noise_hint(mean, std))
+
+
+def _uses_every_weight(X: torch.Tensor, noise: torch.Tensor) -> None:
+    """Fail when y - (Xw + b) still follows a feature: y used that weight wrongly, or not at all."""
+    X1 = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)  # (n, d + 1)
+    left = torch.linalg.lstsq(X1, noise).solution[:-1, 0]  # (d,), what y owes each feature
+    j = int(left.abs().argmax())
+    if abs(float(left[j])) > 0.05:
+        used = float(WIDE_W[j]) + float(left[j])
+        weights = ", ".join(f"{v:g}" for v in WIDE_W.tolist())
+        fail(f"with w = [{weights}], y follows X[:, {j}] with weight {round(used, 2) + 0.0:g} "
+             f"instead of {float(WIDE_W[j]):g}",
+             "compute y from every entry of w: y = torch.matmul(X, w) + b, whatever len(w) is")
 
 
 def _noise_hint(mean: float, std: float) -> str:
@@ -77,8 +96,8 @@ def _indexed_data(n: int = 1003) -> tuple[torch.Tensor, torch.Tensor]:
     return features, labels
 
 
-def _passes(student, batch_size: int = 10, passes: int = 2) -> list[list[tuple]]:
-    features, labels = _indexed_data()
+def _passes(student, batch_size: int = 10, passes: int = 2, n: int = 1003) -> list[list[tuple]]:
+    features, labels = _indexed_data(n)
     result = student.probe(probes.data_iter_passes, batch_size=batch_size, features=features,
                            labels=labels, passes=passes)
     for batches in result:
@@ -91,13 +110,34 @@ def _passes(student, batch_size: int = 10, passes: int = 2) -> list[list[tuple]]
 @check(function="data_iter", category="semantics", points=2)
 def data_iter_keeps_the_last_partial_batch(student, ref):
     """data_iter over 1003 examples in batches of 10 gives 101 batches, the last of 3."""
-    sizes = [X.shape[0] for X, _ in _passes(student, passes=1)[0]]
-    if len(sizes) == 100 and all(s == 10 for s in sizes):
-        fail("got 100 batches of 10: the last 3 examples were dropped",
-             "keep the last partial batch: slice indices[i: min(i + batch_size, n)]")
-    if len(sizes) != 101 or sizes[:100] != [10] * 100 or sizes[100] != 3:
-        fail(f"got {len(sizes)} batches of sizes {sorted(set(sizes))}, expected 100 of 10 "
-             "then one of 3")
+    # 1000 first: no partial batch there, so a loop that stops early cannot pass for one that
+    # drops the partial batch, whose fix would not be the right one.
+    for n in (1000, 1003):
+        sizes = [X.shape[0] for X, _ in _passes(student, passes=1, n=n)[0]]
+        _batches_are_complete(sizes, n, batch_size=10)
+
+
+def _batches_are_complete(sizes: list[int], n: int, batch_size: int) -> None:
+    full, rest = divmod(n, batch_size)
+    expected = [batch_size] * full + ([rest] if rest else [])
+    if sizes == expected:
+        return
+    got, loop = sum(sizes), "i in range(0, num_examples, batch_size)"
+    if sizes == expected[: len(sizes)]:  # every batch right until the loop stopped
+        missing = (f"batch {len(sizes)}" if len(sizes) == len(expected) - 1
+                   else f"batches {len(sizes)} to {len(expected) - 1}")
+        hint = (f"keep the last partial batch: slice indices[i: min(i + batch_size, n)] for {loop}"
+                if sizes == expected[:-1] and rest else
+                f"the loop stops {n - got} examples early: let {loop} run to "
+                f"{batch_size * (len(expected) - 1)}; a stop of num_examples - batch_size leaves "
+                "out the last batch")
+        fail(f"over {n} examples in batches of {batch_size}, data_iter yielded {len(sizes)} "
+             f"batches and stopped: {missing} (examples {got} to {n - 1} of the shuffled "
+             f"order) never came", hint)
+    fail(f"over {n} examples in batches of {batch_size}, data_iter yielded {len(sizes)} batches "
+         f"holding {got} examples, of sizes {sorted(set(sizes))}; expected {full} of "
+         f"{batch_size}" + (f" then one of {rest}" if rest else ""),
+         f"slice indices[i: min(i + batch_size, num_examples)] for {loop}")
 
 
 @check(function="data_iter", category="semantics", points=2)
@@ -110,7 +150,8 @@ def data_iter_covers_every_example_once(student, ref):
         hint = ("shuffle a permutation of the indices, then slice it (random.shuffle(indices) "
                 "or torch.randperm(n)), rather than sampling with replacement")
         if repeated == 0:
-            hint = "examples were left out: is the last partial batch dropped?"
+            hint = ("examples were left out: does the loop cover range(0, num_examples, "
+                    "batch_size), the last partial batch included?")
         fail(f"one pass yielded {ids.numel()} examples: {missing} of 1003 never, "
              f"{repeated} more than once", hint)
 
@@ -271,20 +312,38 @@ add_from_scratch_check(assignment, "sgd", points=1)
 
 @check(function="train_linreg", category="training", points=3, timeout=60)
 def train_linreg_recovers_the_true_parameters(student, ref):
-    """train_linreg recovers w = [2, -3.4] and b = 4.2 within 0.01 from 1000 examples."""
-    features, labels = ref.synthetic_data(TRUE_W, TRUE_B, 1000)
+    """train_linreg recovers w = [2, -3.4, 1.5] and b = 4.2 within 0.01 from 1005 examples."""
+    # 1005 is no multiple of the batch size 10: every pass ends with a minibatch of 5.
+    features, labels = ref.synthetic_data(WIDE_W, TRUE_B, 1005)
     out = student.probe(probes.train, features=features, labels=labels)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         fail(f"train_linreg should return (w, b), got {describe(out)}")
     w, b = as_tensor(out[0], "w").reshape(-1), as_number(out[1], "b")
-    if w.shape != (2,):
-        fail(f"w has {w.numel()} entries, expected 2")
-    errors = [abs(float(w[0]) - 2.0), abs(float(w[1]) + 3.4), abs(b - 4.2)]
+    if w.shape != WIDE_W.shape:
+        fail(f"w has {w.numel()} entries for features with {len(WIDE_W)} columns",
+             "give w the shape (d, 1) with d = features.shape[1]")
+    learned = [*w.tolist(), b]
+    errors = [abs(got - want) for got, want in zip(learned, [*WIDE_W.tolist(), TRUE_B],
+                                                   strict=True)]
     if max(errors) > 0.01:
-        fail(f"learned w = [{float(w[0]):.4f}, {float(w[1]):.4f}], b = {b:.4f}; the largest "
-             f"error is {max(errors):.3g} (tolerance 0.01)",
+        fail(f"learned w = [{', '.join(f'{v:.4f}' for v in learned[:-1])}], b = {b:.4f}; the "
+             f"largest error is {max(errors):.3g} (tolerance 0.01)",
              "check the training loop: sum the loss before backward, and call sgd with the "
-             "batch size after each minibatch")
+             "minibatch's size after each minibatch")
+
+
+@check(function="train_linreg", category="semantics", points=1)
+def train_linreg_steps_by_each_minibatch_size(student, ref):
+    """Each sgd step divides by its own minibatch's size: the last one of a pass may be short."""
+    features, labels = ref.synthetic_data(TRUE_W, TRUE_B, 23)
+    steps = student.probe(probes.train_steps, features=features, labels=labels, batch_size=10)
+    sizes = steps["sizes"] or [10, 10, 3]  # without data_iter: the batches it should have made
+    divisors = steps["divisors"]
+    if sorted(divisors) != sorted(float(s) for s in sizes):
+        fail(f"with 23 examples and batch_size 10 the minibatches hold {sizes} examples, but "
+             f"train_linreg's sgd steps divided by {[f'{d:g}' for d in divisors]}",
+             "pass the minibatch's own size to sgd, X.shape[0]: with batch_size the short last "
+             "minibatch of a pass takes too small a step")
 
 
 # --- normal_equation -----------------------------------------------------------------------

@@ -65,3 +65,28 @@ def sgd_step(
 def train(env: ProbeEnv, features: torch.Tensor, labels: torch.Tensor, **kwargs) -> tuple:
     """The student's train_linreg with its defaults (the book's lr 0.03, 3 epochs, batch 10)."""
     return env.fn(features, labels, **kwargs)
+
+
+def train_steps(env: ProbeEnv, features: torch.Tensor, labels: torch.Tensor, batch_size: int):
+    """One epoch of train_linreg: each minibatch's size as data_iter yields it, and the
+    batch_size each sgd step divides by. data_iter and sgd are wrapped, for this call only."""
+    module = env.module
+    data_iter, sgd = module.data_iter, module.sgd
+    sizes: list[int] = []
+    divisors: list[float] = []
+
+    def counting_data_iter(batch_size, features, labels):
+        for X, y in data_iter(batch_size, features, labels):
+            sizes.append(int(X.shape[0]))
+            yield X, y
+
+    def counting_sgd(params, lr, batch_size):
+        divisors.append(float(batch_size))
+        return sgd(params, lr, batch_size)
+
+    module.data_iter, module.sgd = counting_data_iter, counting_sgd
+    try:
+        env.fn(features, labels, num_epochs=1, batch_size=batch_size)
+    finally:
+        module.data_iter, module.sgd = data_iter, sgd
+    return {"sizes": sizes, "divisors": divisors}

@@ -18,6 +18,7 @@ import torch
 
 from grader import options
 from grader.authoring.assignment import Assignment
+from grader.grading.error_hints import error_hint
 from grader.grading.folders import submission_folder
 from grader.outcomes import (
     NotImplementedByStudent,
@@ -214,23 +215,8 @@ def _problem(function: str, error: dict) -> StudentProblem:
         return StudentError(
             f"`{function}` called sys.exit({text}): a function must return its result, not exit"
         )
-    return StudentError(f"`{function}` raised {kind}: {text}{at}", _error_hint(kind, text))
-
-
-def _error_hint(kind: str, text: str) -> str:
-    if "must match the size of tensor" in text or "shapes cannot be multiplied" in text:
-        return "the shapes do not line up: check keepdim=True on reductions and the axis you use"
-    if kind == "OutOfMemoryError" or "CUDA out of memory" in text:
-        return ("the GPU ran out of memory, which grading slots share: is a (n, n) matrix built "
-                "by accident, or are tensors with their graphs kept across batches "
-                "(total += loss instead of total += float(loss))?")
-    if "can't allocate memory" in text or kind == "MemoryError":
-        return "it ran out of memory: is a (n, n) matrix being built by accident?"
-    if kind == "RecursionError":
-        return "the function calls itself without end"
-    if "does not require grad" in text or "does not have a grad_fn" in text:
-        return "the computation left autograd: avoid .detach(), .numpy() or .item() inside"
-    return ""
+    hint = error_hint(kind, text, str(error.get("traceback", "")))
+    return StudentError(f"`{function}` raised {kind}: {text}{at}", hint)
 
 
 def _timeout_message(message: dict) -> str:
