@@ -45,3 +45,11 @@ def report(checks: list[CheckResult]) -> str:
     """What went wrong, for the assertion message."""
     return "\n".join(f"{c.id} ({c.function}, {c.category}) {c.status}: {c.message} | hint: "
                      f"{c.hint}" for c in checks)
+
+
+def cpu_points(assignment: str) -> float:
+    """An assignment's maximum on a CPU: every check but the device ones."""
+    from grader.grading.catalog import get_assignment
+
+    return sum(c.points for c in get_assignment(assignment).checks
+               if c.category is not Category.DEVICE)

@@ -230,7 +230,8 @@ def squared_loss_matches_the_reference(student, ref):
             mistakes=[
                 Mistake("y was not reshaped: (n, 1) - (n,) broadcasts to (n, n); use "
                         "y.reshape(y_hat.shape)", lambda y_hat=y_hat, y=y: (y_hat - y) ** 2 / 2),
-                Mistake("the loss was averaged: return the per-example losses, unreduced",
+                Mistake("the loss was averaged over the batch, as d2l-en 1.0 does; this course's "
+                        "squared_loss returns one loss per example, as in d2l 3.2",
                         lambda y_hat=y_hat, y=y: ref.squared_loss(y_hat, y).mean()),
                 Mistake("the loss was summed: return the per-example losses, unreduced",
                         lambda y_hat=y_hat, y=y: ref.squared_loss(y_hat, y).sum()),

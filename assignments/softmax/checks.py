@@ -118,7 +118,8 @@ def cross_entropy_matches_the_reference(student, ref):
             mistakes=[
                 Mistake("y_hat[:, y] picks whole columns: (n, n); use y_hat[range(n), y]",
                         lambda y_hat=y_hat, y=y: -torch.log(y_hat[:, y])),
-                Mistake("the losses were averaged: return one loss per example",
+                Mistake("the losses were averaged over the batch, as d2l-en 1.0 does; this "
+                        "course's cross_entropy returns one loss per example, as in d2l 3.6",
                         lambda y_hat=y_hat, y=y: ref.cross_entropy(y_hat, y).mean()),
                 Mistake("the losses were summed: return one loss per example",
                         lambda y_hat=y_hat, y=y: ref.cross_entropy(y_hat, y).sum()),
@@ -213,7 +214,8 @@ def softmax_cross_entropy_matches_pytorch(student, ref):
         assert_close(
             student.softmax_cross_entropy(logits, y), ref.softmax_cross_entropy(logits, y),
             what=f"softmax_cross_entropy on {n} examples of {q} classes",
-            mistakes=[Mistake("the losses were averaged: return one loss per example",
+            mistakes=[Mistake("the losses were averaged over the batch, as d2l-en 1.0 does; "
+                              "this course's softmax_cross_entropy returns one loss per example",
                               lambda lg=logits, y=y: F.cross_entropy(lg, y))],
         )
 
@@ -278,7 +280,8 @@ def accuracy_accepts_predicted_labels(student, ref):
                 "(len(y_hat.shape) > 1 and y_hat.shape[1] > 1): predicted classes are compared "
                 "as they are")
         if got == 0.75:
-            hint = "return the count of correct predictions, not the fraction"
+            hint = ("return the count of correct predictions: a fraction is d2l-en 1.0's "
+                    "convention; here evaluate_accuracy divides")
         fail(f"accuracy(y_hat=[2, 0, 1, 1], y=[2, 0, 1, 0]) returned {got:g}, expected 3", hint)
 
 

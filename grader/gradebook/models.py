@@ -168,6 +168,9 @@ class CheckResultRow(Base):
     hint: Mapped[str] = mapped_column(PlainText, default="")
     duration: Mapped[float] = mapped_column(Float, default=0.0)  # seconds
     hidden: Mapped[bool] = mapped_column(default=False)
+    # shared by a run's checks of one function that failed for one reason; a gradebook from
+    # before this column gets it when opened (server_default: rows already there read "")
+    cause: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     run: Mapped[RunRow] = relationship(back_populates="results")
 

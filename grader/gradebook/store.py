@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader import options
 from grader.gradebook.models import (
     AssignmentRow,
-    Base,
     CheckResultRow,
     OverrideRow,
     RunRow,
     StudentRow,
     SubmissionRow,
 )
+from grader.gradebook.schema import create_tables
 from grader.outcomes import (
     CHECK_FIELDS,
     RESULT_COLUMNS,
@@ -42,7 +42,6 @@ from grader.outcomes import (
 
 BUSY_TIMEOUT_MS = 30_000  # another writer (a second batch) holds the lock for one transaction
 CONNECT_TIMEOUT_S = 10  # a mistyped PostgreSQL host fails in seconds, not at TCP's two minutes
-SCHEMA_LOCK = 0x67726164  # PostgreSQL advisory lock ("grad") held while creating the tables
 _WRITE = "grader_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
 BY_LENGTH = OverrideRow.__table__.c.by.type.length  # who set an override: the column's size
 
@@ -127,7 +126,7 @@ class Gradebook:
         try:
             self.engine = _engine(parsed)
             self._writer = self.engine.execution_options(**{_WRITE: True})
-            _create_tables(self.engine, self._writer)
+            create_tables(self.engine, self._writer)
         except (DBAPIError, NoSuchModuleError) as err:
             reason = " ".join(str(getattr(err, "orig", None) or err).split())  # libpq: 2 lines
             raise GradebookError(f"cannot open the gradebook {self.url}: {reason}") from None
@@ -339,14 +338,3 @@ def _sqlite_engine(url: URL) -> Engine:
 
     return engine
 
-
-def _create_tables(engine: Engine, writer: Engine) -> None:
-    """Create what tables are missing; two processes opening a new gradebook take turns."""
-    with engine.connect() as connection:
-        if set(Base.metadata.tables) <= set(inspect(connection).get_table_names()):
-            return  # no lock needed to read a gradebook that is already there
-    with writer.begin() as connection:  # SQLite: BEGIN IMMEDIATE
-        if connection.dialect.name == "postgresql":
-            # Transactional DDL: the second CREATE TABLE would wait, then fail on the catalog.
-            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
-        Base.metadata.create_all(connection)

@@ -216,7 +216,9 @@ def _problem(function: str, error: dict) -> StudentProblem:
             f"`{function}` called sys.exit({text}): a function must return its result, not exit"
         )
     hint = error_hint(kind, text, str(error.get("traceback", "")))
-    return StudentError(f"`{function}` raised {kind}: {text}{at}", hint)
+    # the same exception raised at the same line is one cause, whatever inputs it met there
+    cause = f"{kind} at {where[-1]}" if where else f"{kind}: {text}"
+    return StudentError(f"`{function}` raised {kind}: {text}{at}", hint, cause)
 
 
 def _timeout_message(message: dict) -> str:

@@ -25,6 +25,7 @@ from grader.outcomes import (
     Outcome,
     StudentProblem,
     SubmissionResult,
+    cause_id,
 )
 from grader.runner.probes import seed_everything
 from grader.runner.worker import Worker
@@ -84,7 +85,7 @@ def _not_run(check: Check, first: CheckResult) -> CheckResult:
         points=0.0, max_points=check.points, title=check.title,
         message=f"not run: {check.function} calls your {first.function}, which timed out in "
                 f"{first.id} ({first.duration:.0f} s); fix that first",
-        hidden=check.hidden,
+        hidden=check.hidden, cause=cause_id(check.function, f"calls {first.function}, which hung"),
     )
 
 
@@ -93,11 +94,11 @@ def run_check(
 ) -> CheckResult:
     start = time.monotonic()
     reference = Reference(module, check, _check_seed(seed, check.id), data_root)
-    outcome, message, hint = _outcome(check, session, reference)
+    outcome, message, hint, signature = _outcome(check, session, reference)
     if check.hidden and outcome in _REVEALING:
         # A matched mistake's hint is computed from the hidden inputs too; "not implemented"
-        # and "skipped" reveal nothing.
-        message, hint = HIDDEN_MESSAGE, ""
+        # and "skipped" reveal nothing. Nor may a cause shared with a visible check tell which.
+        message, hint, signature = HIDDEN_MESSAGE, "", ""
     return CheckResult(
         id=check.id,
         function=check.function,
@@ -110,30 +111,36 @@ def run_check(
         hint=hint,
         duration=time.monotonic() - start,
         hidden=check.hidden,
+        cause=cause_id(check.function, signature) if signature else "",
     )
 
 
 _REVEALING = (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)  # their messages carry inputs
 
 
-def _outcome(check: Check, session: Session, reference: Reference) -> tuple[Outcome, str, str]:
+def _outcome(
+    check: Check, session: Session, reference: Reference
+) -> tuple[Outcome, str, str, str]:
+    """(outcome, message, hint, the cause's signature: "" where there is none to share)."""
     if check.category is Category.DEVICE and session.device.type != "cuda":
-        return Outcome.SKIPPED, "device checks run only with --device cuda on a GPU", ""
+        return Outcome.SKIPPED, "device checks run only with --device cuda on a GPU", "", ""
     unavailable = session.unavailable(check.function)
     if unavailable is not None:
-        return unavailable.outcome, unavailable.message, ""
+        return unavailable.outcome, unavailable.message, "", unavailable.message
     deadline = time.monotonic() + check.timeout
     seed_everything(reference.seed)  # the check's own random inputs are the same on every run
     try:
         check.run(Student(session, check, reference.seed, deadline), reference)
     except CheckFailed as failed:
-        return Outcome.FAILED, failed.message, failed.hint
+        # one named mistake is one cause; a failure without a name is its own
+        return Outcome.FAILED, failed.message, failed.hint, failed.hint or f"check {check.id}"
     except StudentProblem as problem:
-        return problem.outcome, problem.message, problem.hint
+        return problem.outcome, problem.message, problem.hint, problem.cause
     except Exception as err:  # a bug in the check itself: loud in the log, an error for the row
         log.exception("check %s crashed", check.id)
-        return Outcome.ERROR, f"the grader's check crashed ({type(err).__name__}: {err})", ""
-    return Outcome.PASSED, "", ""
+        message = f"the grader's check crashed ({type(err).__name__}: {err})"
+        return Outcome.ERROR, message, "", f"check {check.id}"
+    return Outcome.PASSED, "", "", ""
 
 
 def _check_seed(seed: int, check_id: str) -> int:

@@ -24,11 +24,13 @@ from grader.outcomes.results import (
     Outcome,
     RunStatus,
     SubmissionResult,
+    cause_id,
     total,
 )
 
 __all__ = [
     "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "STORED_AS", "UNCOUNTED", "Category",
     "CheckResult", "ExitCode", "GraderError", "NotImplementedByStudent", "Outcome", "RunStatus",
-    "StudentError", "StudentProblem", "StudentTimeout", "SubmissionResult", "UsageError", "total",
+    "StudentError", "StudentProblem", "StudentTimeout", "SubmissionResult", "UsageError",
+    "cause_id", "total",
 ]

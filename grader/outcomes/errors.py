@@ -29,13 +29,14 @@ class UsageError(GraderError):
 
 
 class StudentProblem(GraderError):
-    """The student's code did not produce a result; ``outcome`` says which way."""
+    """The student's code did not produce a result; ``outcome`` says which way, and ``cause``
+    what every check it fails shares (the exception and where it was raised)."""
 
     outcome = Outcome.ERROR
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", cause: str = "") -> None:
         super().__init__(message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.cause = message, hint, cause or message
 
 
 class StudentError(StudentProblem):

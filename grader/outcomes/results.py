@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -65,6 +66,9 @@ class CheckResult:
     hint: str = ""  # the likely mistake, where the failure matches a known one
     duration: float = 0.0  # seconds
     hidden: bool = False
+    # Checks of one function that did not pass for the same reason (one exception at one place in
+    # the student's code, one named mistake) share this id; "" for a pass or a skip.
+    cause: str = ""
 
     @property
     def counted(self) -> bool:
@@ -82,6 +86,11 @@ CHECK_FIELDS = tuple(f.name for f in dataclasses.fields(CheckResult))
 # Beside a run's own id, a table names a check's id check_id.
 STORED_AS = {"id": "check_id"}
 RESULT_COLUMNS = tuple(STORED_AS.get(name, name) for name in CHECK_FIELDS)
+
+
+def cause_id(function: str, signature: str) -> str:
+    """The id shared by ``function``'s checks that failed with the same ``signature``."""
+    return hashlib.sha256(f"{function}\0{signature}".encode()).hexdigest()[:8]
 
 
 def _plain(name: str, value: Any) -> Any:

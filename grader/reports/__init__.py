@@ -5,28 +5,22 @@ and assignment) and ``checks`` (one row per check of those gradings; see SCORE_C
 CHECK_COLUMNS); everything else works on those. Imports gradebook, authoring, outcomes, options.
 """
 
-from grader.reports.export import canvas_csv, gradescope_results, write_gradescope
-from grader.reports.feedback import write_feedback
-from grader.reports.formats import FORMATS, write_report
-from grader.reports.html import html_report
-from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS
-from grader.reports.slugs import slug
-from grader.reports.tables import ITEM_COLUMNS, gradebook, item_analysis
-from grader.reports.visibility import HIDDEN_MESSAGE
+import importlib
+from typing import Any
 
-__all__ = [
-    "CHECK_COLUMNS",
-    "FORMATS",
-    "HIDDEN_MESSAGE",
-    "ITEM_COLUMNS",
-    "SCORE_COLUMNS",
-    "canvas_csv",
-    "gradebook",
-    "gradescope_results",
-    "html_report",
-    "item_analysis",
-    "slug",
-    "write_feedback",
-    "write_gradescope",
-    "write_report",
-]
+# name -> the module that defines it; loaded on first use, so that the terminal's text (which
+# `grader check` prints) does not import pandas, matplotlib or SQLAlchemy
+_NAMES = {
+    "CHECK_COLUMNS": "schema", "SCORE_COLUMNS": "schema", "FORMATS": "formats",
+    "write_report": "formats", "HIDDEN_MESSAGE": "visibility", "ITEM_COLUMNS": "tables",
+    "gradebook": "tables", "item_analysis": "tables", "canvas_csv": "export",
+    "gradescope_results": "export", "write_gradescope": "export", "write_feedback": "feedback",
+    "html_report": "html", "slug": "slugs",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)

@@ -6,7 +6,7 @@ from html import escape
 
 import pandas as pd
 
-from grader.reports import summary
+from grader.reports import causes, summary
 from grader.reports.markup import page
 from grader.reports.schema import text
 
@@ -38,11 +38,20 @@ def _function(checks: pd.DataFrame) -> str:
         f"<li>{mark}, {_points(check)}: {escape(text(check['title']))}</li>"
         for _, check in passed.iterrows()
     ]
-    for _, check in failed.iterrows():
+    rows, groups = summary.failed_groups(failed)
+    for position, check in enumerate(rows):
         status = f'<span class="failed">✗ <strong>{escape(str(check["status"]))}</strong></span>'
-        items.append(
-            f"<li>{status}, {_points(check)}: {escape(text(check['title']))}{_details(check)}</li>"
-        )
+        group = groups.get(position)
+        if group is not None and group.first != position:
+            again = causes.again_line(text(rows[group.first]["title"]))
+            details = f'<div class="detail">{escape(again)}</div>'
+        else:
+            details = _details(check)
+            if group is not None:
+                cost = causes.cost_line([text(rows[i]["title"]) for i in group.members])
+                details += f'<div class="detail">{escape(cost)}</div>'
+        title = escape(text(check["title"]))
+        items.append(f"<li>{status}, {_points(check)}: {title}{details}</li>")
     for _, check in skipped.iterrows():
         items.append(
             f'<li class="muted">skipped, not counted: {escape(text(check["title"]))}'

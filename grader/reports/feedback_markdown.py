@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from grader.reports import summary
+from grader.reports import causes, summary
 from grader.reports.schema import text
 
 # backslash-escaped so names and titles cannot open html tags, links or code spans
@@ -37,9 +37,19 @@ def _function(checks: pd.DataFrame) -> list[str]:
         f"- ✓ passed, {_points(check)}: {inline(text(check['title']))}"
         for _, check in passed.iterrows()
     ]
-    for _, check in failed.iterrows():
+    rows, groups = summary.failed_groups(failed)
+    for position, check in enumerate(rows):
         lines.append(f"- ✗ **{check['status']}**, {_points(check)}: {inline(text(check['title']))}")
-        lines += _details(check)
+        group = groups.get(position)
+        if group is not None and group.first != position:
+            first = text(rows[group.first]["title"])
+            lines += ["", f"  {inline(causes.again_line(first))}", ""]
+            continue
+        details = _details(check)
+        if group is not None:
+            cost = inline(causes.cost_line([text(rows[i]["title"]) for i in group.members]))
+            details = [*details[:-1], "", f"  {cost}", ""]
+        lines += details
     for _, check in skipped.iterrows():
         lines.append(f"- skipped, not counted: {inline(text(check['title']))}")
         lines += _details(check)

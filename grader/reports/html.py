@@ -10,7 +10,7 @@ import pandas as pd
 from grader.reports.charts import pass_rate_bars, score_histogram
 from grader.reports.markup import image, page, table
 from grader.reports.schema import number
-from grader.reports.tables import gradebook, item_analysis
+from grader.reports.tables import gradebook, item_analysis, shared_causes
 
 
 def html_report(scores: pd.DataFrame, checks: pd.DataFrame, *, title: str = "Gradebook") -> str:
@@ -35,6 +35,9 @@ def html_report(scores: pd.DataFrame, checks: pd.DataFrame, *, title: str = "Gra
         parts.append(_charts(str(assignment), rows, items))
     parts.append("<h2>Item analysis</h2>")
     parts.append(_item_table(items))
+    causes = shared_causes(checks)
+    if not causes.empty:
+        parts += ["<h2>One cause, several checks</h2>", table(causes)]
     return page(title, "\n".join(part for part in parts if part))
 
 

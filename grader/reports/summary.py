@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from grader.reports import causes
 from grader.reports.schema import counted_rows, number, text
 
 OVERRIDE_NOTE = "This score was set by hand, so it can differ from the sum of the checks below."
@@ -44,6 +45,13 @@ def function_points(checks: pd.DataFrame) -> str:
     """ "3/4" over one function's counted (not skipped) checks."""
     tried = checks[counted_rows(checks)]
     return f"{number(tried['points'].sum())}/{number(tried['max_points'].sum())}"
+
+
+def failed_groups(failed: pd.DataFrame) -> tuple[list[pd.Series], dict[int, causes.Shared]]:
+    """The failed checks as rows, and which of them share a cause (hidden checks never do)."""
+    rows = [check for _, check in failed.iterrows()]
+    visible = [not (pd.notna(check.get("hidden")) and bool(check.get("hidden"))) for check in rows]
+    return rows, causes.shared([check.get("cause") for check in rows], visible)
 
 
 def split(checks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -98,3 +98,23 @@ def _common_hints(hints: pd.Series) -> str:
     # most frequent first; ties alphabetically, so the string is the same on every run
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:_TOP_HINTS]
     return " | ".join(f"{hint} (×{count})" for hint, count in top)
+
+
+CAUSE_COLUMNS = ("student", "assignment", "function", "checks", "message")
+
+
+def shared_causes(checks: pd.DataFrame) -> pd.DataFrame:
+    """Each cause that cost a student several checks of one function, said once: the checks it
+    cost and the first one's message. Hidden checks never share a cause."""
+    if "cause" not in checks.columns or checks.empty:
+        return pd.DataFrame(columns=list(CAUSE_COLUMNS))
+    failed = checks[(checks["status"] != "passed") & counted_rows(checks)
+                    & ~checks["hidden"].fillna(False).astype(bool)]
+    failed = failed[failed["cause"].map(lambda cause: isinstance(cause, str) and cause != "")]
+    keys = ["student", "assignment", "run_id", "function", "cause"]
+    rows = [
+        {"student": key[0], "assignment": key[1], "function": key[3],
+         "checks": ", ".join(group["check_id"]), "message": text(group["message"].iloc[0])}
+        for key, group in failed.groupby(keys, sort=True) if len(group) > 1
+    ]
+    return pd.DataFrame(rows, columns=list(CAUSE_COLUMNS))

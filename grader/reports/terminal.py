@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from grader.authoring.assignment import Assignment
-from grader.outcomes import Outcome, SubmissionResult, total
+from grader.outcomes import CheckResult, Outcome, SubmissionResult, total
+from grader.reports import causes
 
 _MARKS = {
     Outcome.PASSED: "PASS",
@@ -24,15 +25,7 @@ def submission(result: SubmissionResult) -> str:
     for function, checks in result.by_function().items():
         got, out_of = total(checks)
         lines.append(f"{function}  {_points(got)}/{_points(out_of)}")
-        for c in checks:
-            if not c.counted:
-                continue
-            score = f"{_points(c.points)}/{_points(c.max_points)}"
-            lines.append(f"  {_MARKS[c.status]:<8}{str(c.category):<12}{score:>7}  {c.title}")
-            if c.message and c.status is not Outcome.PASSED:
-                lines.append(f"{'':10}{c.message}")
-            if c.hint:
-                lines.append(f"{'':10}hint: {c.hint}")
+        lines += _function(checks)
         lines.append("")
     skipped = [c for c in result.checks if not c.counted]
     if skipped:
@@ -43,6 +36,27 @@ def submission(result: SubmissionResult) -> str:
         f"score: {_points(result.score)} / {_points(result.max_score)} ({percent:.0f}%)"
     )
     return "\n".join(lines)
+
+
+def _function(checks: list[CheckResult]) -> list[str]:
+    counted = [c for c in checks if c.counted]
+    groups = causes.shared([c.cause for c in counted],
+                           [c.status is not Outcome.PASSED and not c.hidden for c in counted])
+    lines = []
+    for position, c in enumerate(counted):
+        score = f"{_points(c.points)}/{_points(c.max_points)}"
+        lines.append(f"  {_MARKS[c.status]:<8}{str(c.category):<12}{score:>7}  {c.title}")
+        group = groups.get(position)
+        if group is not None and group.first != position:
+            lines.append(f"{'':10}{causes.again_line(counted[group.first].id)}")
+            continue
+        if c.message and c.status is not Outcome.PASSED:
+            lines.append(f"{'':10}{c.message}")
+        if c.hint:
+            lines.append(f"{'':10}hint: {c.hint}")
+        if group is not None:
+            lines.append(f"{'':10}{causes.cost_line([counted[i].id for i in group.members])}")
+    return lines
 
 
 def assignment(a: Assignment) -> str:
