@@ -20,6 +20,7 @@ import click
 
 from grader import options
 from grader.outcomes import ExitCode, UsageError
+from grader.outcomes.text import printable
 from grader.runner.worker import Worker
 
 
@@ -32,11 +33,11 @@ class _Commands(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except UsageError as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(f"error: {printable(str(err))}", err=True)
             ctx.exit(ExitCode.USAGE)
         except Exception as err:  # noqa: BLE001 - the grader's own failure, reported whole
-            click.echo(f"error: the grader failed ({type(err).__name__}: {err}); this is not "
-                       f"the submission's fault. Details: {_crash_report()}", err=True)
+            click.echo(f"error: the grader failed ({type(err).__name__}: {printable(str(err))}); "
+                       f"this is not the submission's fault. Details: {_crash_report()}", err=True)
             ctx.exit(ExitCode.CRASH)
 
 

@@ -128,3 +128,19 @@ def test_feedback_on_an_empty_gradebook_says_so(tmp_path):
     Gradebook(url).close()
     result = invoke("feedback", "--db", url, "-o", str(tmp_path / "fb"))
     assert result.exit_code == 2 and "holds no graded submissions" in result.output
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "-o", "{out}/r.csv"], ["feedback", "-o", "{out}/fb"],
+    ["export", "--format", "canvas", "-o", "{out}/c.csv"],
+    ["override", "bob", "--points", "1", "--by", "ta", "--reason", "typo test"],
+])
+def test_a_misspelt_assignment_is_one_error_with_a_guess_everywhere(db, tmp_path, command):
+    args = [part.format(out=tmp_path) for part in command]
+    result = invoke(*args, "--db", db, "-a", "softmx")
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "no assignment 'softmx'" in line and "did you mean softmax?" in line
+    assert not any(tmp_path.glob("r.csv")) and not any(tmp_path.glob("c.csv"))
+    with Gradebook(db, create=False) as book:
+        assert book.assignment_names() == ["softmax"]

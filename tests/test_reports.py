@@ -571,3 +571,61 @@ def test_write_gradescope_writes_one_file_per_grading(scores, checks, tmp_path):
 
 def _refuse_nan(name: str) -> None:
     pytest.fail(f"{name} in a results.json")
+
+
+# --- what a student's name cannot do to staff's files ----------------------------------------
+
+
+def test_a_name_that_looks_like_a_slug_cannot_take_another_students_files(scores, checks,
+                                                                           tmp_path):
+    lookalike = slug("Zoë")  # "Zo_-c6a12698": safe characters, so it used to keep itself
+    assert slug(lookalike) != slug("Zoë")
+    both = pd.concat([scores[scores["student"] == "bob"].assign(student=name)
+                      for name in ("Zoë", lookalike)])
+    their_checks = pd.concat([checks[checks["student"] == "bob"].assign(student=name)
+                              for name in ("Zoë", lookalike)])
+    paths = write_feedback(both, their_checks, tmp_path)
+    assert len(set(paths)) == len(paths) == 2 * len(both)
+    assert all(path.exists() for path in paths)
+
+
+FORMULAS = ['=HYPERLINK("evil.example","click")', "+cmd|' -C calc'!A0", "@SUM(1+1)", "-2+3",
+            "\tTAB", "\rCR"]
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_csv_cells_never_start_a_formula(scores, tmp_path, name):
+    import csv
+
+    named = scores.replace({"student": {"bob": name}})
+    report = write_report(named, pd.DataFrame(), "csv", tmp_path / "report.csv")
+    canvas = canvas_csv(named, tmp_path / "canvas.csv")
+    for path in (report, canvas):
+        cells = [cell for row in csv.reader(path.open(newline="")) for cell in row]
+        assert "'" + name in cells, path.name
+        assert not any(cell.startswith(("=", "+", "@", "\t", "\r")) for cell in cells), path.name
+    assert pd.read_csv(report)["score"].dtype.kind == "f"  # numbers stay numbers
+
+
+def test_a_failed_write_keeps_the_last_good_report(scores, checks, tmp_path, monkeypatch):
+    path = write_report(scores, checks, "xlsx", tmp_path / "report.xlsx")
+    good = path.read_bytes()
+    import grader.reports.formats as formats
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setitem(formats._WRITERS, "xlsx", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(scores, checks, "xlsx", path)
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx"]  # no partial left
+
+
+def test_control_characters_in_a_name_reach_the_workbook_escaped(scores, checks, tmp_path):
+    import openpyxl
+
+    named = scores.replace({"student": {"bob": "bob\x07\x1b[2J"}})
+    path = write_report(named, checks, "xlsx", tmp_path / "r.xlsx")
+    names = [cell.value for cell in openpyxl.load_workbook(path)["scores"]["A"]]
+    assert "bob\\x07\\x1b[2J" in names

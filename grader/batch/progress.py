@@ -15,6 +15,7 @@ from rich.progress import (
 
 from grader.batch.run import Graded
 from grader.outcomes import RunStatus
+from grader.outcomes.text import printable
 
 
 class BatchProgress:
@@ -44,7 +45,7 @@ class BatchProgress:
         self._task = self._progress.add_task("grading", total=pending, failures="")
 
     def graded(self, graded: Graded) -> None:
-        name = escape(graded.student)
+        name = escape(printable(graded.student))
         if graded.duplicate:
             self.console.print(f"[dim]= {name}  graded by another batch meanwhile: kept its run[/]")
         elif graded.status is RunStatus.GRADED:
@@ -53,6 +54,7 @@ class BatchProgress:
             self.console.print(f"{mark} {name}  {graded.score:g}/{graded.max_score:g}")
         else:
             self._errors += 1
-            self.console.print(f"[red]! {name}  {graded.status}: {escape(graded.error)}[/]")
+            error = escape(printable(graded.error))
+            self.console.print(f"[red]! {name}  {graded.status}: {error}[/]")
         failures = f"{self._below} below full marks, {self._errors} not graded"
         self._progress.update(self._task, advance=1, failures=failures)

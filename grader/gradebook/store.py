@@ -224,6 +224,11 @@ class Gradebook:
         session.flush()
         return Recorded(run.id, stored=True)
 
+    def assignment_names(self) -> list[str]:
+        """The assignments this gradebook holds runs of, sorted."""
+        with self.session() as session:
+            return sorted(set(session.scalars(select(AssignmentRow.name))))
+
     def override(
         self, student: str, assignment: str, points: float, *, by: str, reason: str,
         check_id: str | None = None,

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from grader.reports import summary
+from grader.reports.cells import spreadsheet_text, written_whole
 from grader.reports.schema import (
     checks_of,
     checks_table,
@@ -44,15 +45,15 @@ def canvas_csv(scores: pd.DataFrame, output: Path) -> Path:
     assignments = [column for column in book.columns if column != "total"]
     possible = scores.groupby("assignment")["max_score"].max()
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", newline="", encoding="utf-8") as file:
+    with written_whole(output) as partial, partial.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow([*CANVAS_ID_COLUMNS, *assignments])
         writer.writerow(
             ["Points Possible", "", "", "", "", *(number(possible[a]) for a in assignments)]
         )
         for student, row in book.iterrows():
-            writer.writerow([student, "", "", student, "", *(number(row[a]) for a in assignments)])
+            name = spreadsheet_text(student)
+            writer.writerow([name, "", "", name, "", *(number(row[a]) for a in assignments)])
     return output
 
 

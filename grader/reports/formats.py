@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from grader import options
+from grader.reports.cells import text_cells, without_controls, written_whole
 from grader.reports.html import html_report
 from grader.reports.schema import long_scores
 from grader.reports.tables import gradebook, item_analysis
@@ -33,13 +35,15 @@ def write_report(scores: pd.DataFrame, checks: pd.DataFrame, fmt: str, output: P
     if fmt not in _WRITERS:
         raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    _WRITERS[fmt](scores, checks, output)
+    with written_whole(output) as partial:
+        _WRITERS[fmt](scores, checks, partial)
     return output
 
 
 def _csv(scores: pd.DataFrame, checks: pd.DataFrame, output: Path) -> None:
-    long_scores(scores).to_csv(output, index=False)
+    # every text cell quoted: pandas would leave a carriage return in a name unquoted, which
+    # splits the row for a reader
+    text_cells(long_scores(scores)).to_csv(output, index=False, quoting=csv.QUOTE_NONNUMERIC)
 
 
 def _parquet(scores: pd.DataFrame, checks: pd.DataFrame, output: Path) -> None:
@@ -70,7 +74,8 @@ def _xlsx(scores: pd.DataFrame, checks: pd.DataFrame, output: Path) -> None:
     }
     with pd.ExcelWriter(output, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
+            # openpyxl refuses control characters, which a student's name may hold
+            text_cells(frame, without_controls).to_excel(writer, sheet_name=name, index=False)
             _no_formulas(writer.sheets[name])
 
 

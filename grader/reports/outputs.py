@@ -6,6 +6,7 @@ grader.reports, so every output agrees with the others. None of this imports tor
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import pandas as pd
@@ -58,12 +59,28 @@ def override(
 ) -> int:
     """Record a manual score that wins over the grader's; returns the override's id."""
     with Gradebook(db, create=False) as gradebook:
+        _known(gradebook, assignment)
         return gradebook.override(student, assignment, points, by=by, reason=reason,
                                   check_id=check_id)
 
 
+def _known(gradebook: Gradebook, assignment: str | None) -> None:
+    """The one lookup of an assignment named on the command line: it must be in the gradebook,
+    and a near miss is named ("linre": did you mean linreg?)."""
+    if assignment is None:
+        return
+    known = gradebook.assignment_names()
+    if assignment not in known:
+        close = difflib.get_close_matches(assignment, known, n=1)
+        guess = f"; did you mean {close[0]}?" if close else ""
+        holds = ", ".join(known) or "nothing graded yet"
+        raise UsageError(f"no assignment {assignment!r} in the gradebook {gradebook.url} "
+                         f"(it holds: {holds}){guess}")
+
+
 def _tables(db: str | None, assignment: str | None, *, required: bool = True):
     with Gradebook(db, create=False) as gradebook:
+        _known(gradebook, assignment)
         scores, checks = tables(gradebook, assignment)
     if required and scores.empty:
         where = f" for {assignment}" if assignment else ""

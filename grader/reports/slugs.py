@@ -7,6 +7,7 @@ import re
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_LENGTH = 64  # well inside the 255-byte name limit, with room for the hash
+_HASHED = re.compile(r"-[0-9a-f]{8}$")  # how every slug that changed its name ends
 
 
 def slug(name: str) -> str:
@@ -20,11 +21,14 @@ def slug(name: str) -> str:
         name: any string, such as a student's name.
 
     Returns:
-        the name itself when it was already safe, else the mapped name plus "-" and 8 hex digits.
+        the name itself when it was already safe (and does not end like a slug), else the
+        mapped name plus "-" and 8 hex digits of the exact name's hash.
     """
     mapped = _UNSAFE.sub("_", name)
     mapped = re.sub(r"^\.", "_", mapped)[:_MAX_LENGTH]
-    if mapped == name and name:
+    # A safe name keeps itself unless it looks like another name's slug ("Zo_-c6a12698" is
+    # Zoë's): every slug that changed a name ends in its hash, so no two names can meet.
+    if mapped == name and name and not _HASHED.search(name):
         return name
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{mapped or '_'}-{digest}"

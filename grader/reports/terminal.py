@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grader.authoring.assignment import Assignment
 from grader.outcomes import CheckResult, Outcome, SubmissionResult, total
+from grader.outcomes.text import printable
 from grader.reports import causes
 
 _MARKS = {
@@ -21,7 +22,7 @@ def _points(points: float) -> str:
 
 
 def submission(result: SubmissionResult) -> str:
-    lines = [f"{result.assignment} · {result.student}", ""]
+    lines = [f"{result.assignment} · {printable(result.student)}", ""]
     for function, checks in result.by_function().items():
         got, out_of = total(checks)
         lines.append(f"{function}  {_points(got)}/{_points(out_of)}")
@@ -29,7 +30,7 @@ def submission(result: SubmissionResult) -> str:
         lines.append("")
     skipped = [c for c in result.checks if not c.counted]
     if skipped:
-        reasons = sorted({c.message for c in skipped})
+        reasons = sorted({printable(c.message) for c in skipped})
         lines.append(f"{len(skipped)} checks skipped: {'; '.join(reasons)}")
     percent = 100 * result.score / result.max_score if result.max_score else 0.0
     lines.append(
@@ -51,9 +52,9 @@ def _function(checks: list[CheckResult]) -> list[str]:
             lines.append(f"{'':10}{causes.again_line(counted[group.first].id)}")
             continue
         if c.message and c.status is not Outcome.PASSED:
-            lines.append(f"{'':10}{c.message}")
+            lines.append(f"{'':10}{printable(c.message)}")
         if c.hint:
-            lines.append(f"{'':10}hint: {c.hint}")
+            lines.append(f"{'':10}hint: {printable(c.hint)}")
         if group is not None:
             lines.append(f"{'':10}{causes.cost_line([counted[i].id for i in group.members])}")
     return lines
