@@ -19,7 +19,7 @@ import warnings
 import click
 
 from grader import options
-from grader.outcomes import ExitCode, UsageError
+from grader.outcomes import ExitCode, Interrupted, UsageError
 from grader.outcomes.text import printable
 from grader.runner.worker import Worker
 
@@ -35,6 +35,10 @@ class _Commands(click.Group):
         except UsageError as err:
             click.echo(f"error: {printable(str(err))}", err=True)
             ctx.exit(ExitCode.USAGE)
+        except (Interrupted, KeyboardInterrupt) as err:
+            said = str(err) if isinstance(err, Interrupted) else "interrupted"
+            click.echo(printable(said), err=True)
+            ctx.exit(ExitCode.INTERRUPTED)
         except Exception as err:  # noqa: BLE001 - the grader's own failure, reported whole
             click.echo(f"error: the grader failed ({type(err).__name__}: {printable(str(err))}); "
                        f"this is not the submission's fault. Details: {_crash_report()}", err=True)

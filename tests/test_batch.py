@@ -207,6 +207,35 @@ def test_a_batch_killed_mid_way_loses_nothing_and_the_next_grades_the_rest(tmp_p
     assert sorted(scores_of(db).index) == [f"student{i}" for i in range(8)]
 
 
+def test_ctrl_c_mid_batch_is_one_line_saying_what_was_kept(tmp_path, data_root):
+    """Ctrl-C reaches the whole process group, as from a terminal: no traceback from the batch or
+    its slots, one line saying how many were stored (exactly the runs in the gradebook)."""
+    root, db = tmp_path / "class", tmp_path / "grades.db"
+    root.mkdir()
+    for i in range(6):
+        (root / f"student{i}").mkdir()
+        (root / f"student{i}" / LINREG_FILE).write_text(REFERENCE + f"\n# {i}\n")
+    batch_process = subprocess.Popen(
+        [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root),
+         "-a", "linreg", "--jobs", "1", "--device", "cpu", "--db", f"sqlite:///{db}",
+         "--data-root", str(data_root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not db.exists() or run_counts(db)[0] < 1):
+        assert batch_process.poll() is None, "the batch ended before it could be interrupted"
+        time.sleep(0.05)
+    os.killpg(batch_process.pid, signal.SIGINT)
+    _, stderr = batch_process.communicate(timeout=120)
+    assert batch_process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    last = stderr.strip().splitlines()[-1]
+    stored = run_counts(db)[0]
+    assert last == (f"interrupted: {stored} of 6 submissions graded and stored by this batch; "
+                    f"the same command again grades the other {6 - stored}")
+    assert 1 <= stored < 6
+
+
 def test_the_cli_grades_a_class_and_every_report_reads_back(classroom, data_root, tmp_path):
     root, db, expected = classroom
     runner = CliRunner()

@@ -42,3 +42,19 @@ def test_results_carry_the_device_and_the_environment_they_were_graded_in(jobs, 
     assert finished.device == "cpu"
     assert finished.fingerprint["torch"] and finished.fingerprint["python"]
     assert finished.started_at <= finished.finished_at
+
+
+def test_jobs_beyond_the_machine_are_lowered_with_a_warning(monkeypatch):
+    from grader.batch import executor
+
+    cores = os.cpu_count() or 1
+    with pytest.warns(UserWarning, match=rf"--jobs 1000 lowered to {cores}: .*{cores} cores"):
+        assert executor.slots_for(1000) == cores
+    monkeypatch.setattr(executor, "_available_bytes", lambda: 3 * executor.SLOT_BYTES)
+    expected = min(cores, 3)
+    with pytest.warns(UserWarning, match=rf"lowered to {expected}"):
+        assert executor.slots_for(1000) == expected
+    monkeypatch.setattr(executor, "_available_bytes", lambda: 0)
+    with pytest.warns(UserWarning, match="memory for 1 slots"):
+        assert executor.slots_for(cores + 1) == 1
+    assert executor.slots_for(None) == 1  # the default needs no warning

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import traceback
+import warnings
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -100,12 +101,43 @@ class _Slot:
         self.ready = False
 
 
+SLOT_BYTES = 768 * 2**20  # a slot and its zygote with torch loaded: 449-738 MiB measured
+
+
+def slots_for(requested: int | None) -> int:
+    """How many slots to run: ``requested`` (default one per core), at most one per core and
+    as many as the available memory holds, with a warning when the request is lowered."""
+    cores = os.cpu_count() or 1
+    room = max(1, _available_bytes() // SLOT_BYTES)
+    most = min(cores, room)
+    if requested is None:
+        return most
+    if requested > most:
+        why = (f"memory for {room} slots of {SLOT_BYTES >> 20} MiB" if room < cores
+               else f"{cores} cores")
+        warnings.warn(f"--jobs {requested} lowered to {most}: this machine has {why}",
+                      stacklevel=2)
+        return most
+    return max(1, requested)
+
+
+def _available_bytes() -> int:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return SLOT_BYTES * (os.cpu_count() or 1)  # unknown: do not let memory be the limit
+
+
 class LocalExecutor(Executor):
     """``jobs`` slot processes on this machine (default: one per core)."""
 
     def __init__(self, settings: Settings, jobs: int | None = None) -> None:
         self.settings = settings
-        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.jobs = slots_for(jobs)
         self.threads = max(1, (os.cpu_count() or 1) // self.jobs)  # torch threads per slot
         self._context = multiprocessing.get_context("spawn")  # torch and threads: never fork
         self._slots: list[_Slot] = []
@@ -191,6 +223,9 @@ def _slot_main(conn: Connection, settings: Settings, threads: int) -> None:
     """A slot process: build one Grader, then grade the jobs the parent sends until None."""
     # A kill -9 of the batch takes the slots with it, and each slot's zygote follows its slot.
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # A Ctrl-C reaches the whole process group: the batch decides what it means and stops the
+    # slots itself, so a slot prints no KeyboardInterrupt of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() == 1:
         return
     from grader.runner.worker import Worker

@@ -8,8 +8,11 @@ own; nothing a submission does stops the batch.
 
 from __future__ import annotations
 
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,7 +21,7 @@ from grader import options as defaults
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
 from grader.batch.submissions import Submission, SubmissionsError, discover
 from grader.gradebook import Gradebook, NewRun
-from grader.outcomes import RunStatus, SubmissionResult, UsageError
+from grader.outcomes import Interrupted, RunStatus, SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
 
 
@@ -108,8 +111,15 @@ def run_batch(
                 store.error(submission)
             jobs = [Job(i, s.student, str(s.folder)) for i, s in enumerate(pending)
                     if not s.problem]
-            for finished in pool.run(jobs):
-                store.finished(pending[finished.job.key], finished)
+            try:
+                for finished in pool.run(jobs):
+                    store.finished(pending[finished.job.key], finished)
+            except KeyboardInterrupt:
+                stored = len(summary.outcomes)
+                raise Interrupted(
+                    f"interrupted: {stored} of {len(pending)} submissions graded and stored by "
+                    f"this batch; the same command again grades the other {len(pending) - stored}"
+                ) from None
     return summary
 
 
@@ -137,6 +147,23 @@ def grade_class(
     with Gradebook(db) as gradebook:
         return run_batch(root, gradebook, options, executor=factory, on_plan=on_plan,
                          on_graded=on_graded)
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) until the block ends, then raise it, so that a run is stored and
+    counted whole. Signals reach the main thread only; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Settings:
@@ -173,6 +200,13 @@ class _Store:
     def _store(self, submission: Submission, status: RunStatus, started, ended, *,
                result: SubmissionResult | None = None, error: str = "", device: str = "",
                fingerprint: dict | None = None) -> None:
+        with _uninterrupted():  # a Ctrl-C here waits until the run is stored and counted
+            self._record(submission, status, started, ended, result=result, error=error,
+                         device=device, fingerprint=fingerprint)
+
+    def _record(self, submission: Submission, status: RunStatus, started, ended, *,
+                result: SubmissionResult | None, error: str, device: str,
+                fingerprint: dict | None) -> None:
         checks = result.checks if result is not None else ()
         recorded = self.gradebook.record(NewRun(
             student=submission.student, assignment=self.assignment.name,

@@ -7,6 +7,7 @@ reports can read results without loading a tensor library.
 from grader.outcomes.errors import (
     ExitCode,
     GraderError,
+    Interrupted,
     NotImplementedByStudent,
     StudentError,
     StudentProblem,
@@ -30,7 +31,7 @@ from grader.outcomes.results import (
 
 __all__ = [
     "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "STORED_AS", "UNCOUNTED", "Category",
-    "CheckResult", "ExitCode", "GraderError", "NotImplementedByStudent", "Outcome", "RunStatus",
-    "StudentError", "StudentProblem", "StudentTimeout", "SubmissionResult", "UsageError",
-    "cause_id", "total",
+    "CheckResult", "ExitCode", "GraderError", "Interrupted", "NotImplementedByStudent",
+    "Outcome", "RunStatus", "StudentError", "StudentProblem", "StudentTimeout",
+    "SubmissionResult", "UsageError", "cause_id", "total",
 ]

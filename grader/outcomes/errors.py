@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # done, but not all of it: a batch run crashed, strict isolation is impossible
     USAGE = 2  # a usage error, said in one line
     CRASH = 70  # the grader itself failed (sysexits' EX_SOFTWARE); a report says where
+    INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 
 
 class GraderError(Exception):
@@ -26,6 +27,10 @@ class GraderError(Exception):
 
 class UsageError(GraderError):
     """A problem the user can fix: the message is one line saying how."""
+
+
+class Interrupted(GraderError):
+    """Ctrl-C: the message says what was kept and how to go on."""
 
 
 class StudentProblem(GraderError):
