@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -309,3 +311,38 @@ def test_timeouts_and_crashes_leave_no_scratch_folder_behind(
     assert statuses["linreg_matches_the_reference"] is Outcome.TIMEOUT
     assert statuses["linreg_gradients_match"] is Outcome.ERROR  # X of 6 rows: os._exit
     assert list(tmp_path.glob("grader-scratch-*")) == []
+
+
+SETUP_LINES = """
+import os, sys
+from grader.runner.zygote import _read_lines, _split_init
+
+def told(*chunks, close=True, expect_init=True):
+    read, write = os.pipe()
+    for chunk in chunks:
+        os.write(write, chunk)
+    if close:
+        os.close(write)
+    return _read_lines(read, 0.5, expect_init=expect_init)
+
+print(_split_init(told(b"ok\\n", b"init 4242\\n")))  # the init spoke first
+print(_split_init(told(b"init 4242\\nok\\n")))
+print(_split_init(told(b"ok\\n", close=False)))  # no init yet: wait for it, in strict
+print(_split_init(told(b"ok\\n", close=False, expect_init=False)))  # basic has none
+print(_split_init(told(b"init 4242\\n", b"strict isolation failed: no\\n")))
+"""
+
+
+def test_the_zygote_reads_a_childs_setup_lines_in_either_order():
+    """The supervisor's "init PID" and the init's "ok" come from two processes; on a busy
+    machine "ok" can come first, which once failed a spawn with the message "init PID"."""
+    done = subprocess.run([sys.executable, "-c", SETUP_LINES], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "(4242, ['ok'])",
+        "(4242, ['ok'])",
+        "(None, ['ok', 'the child took too long to set up'])",
+        "(None, ['ok'])",
+        "(4242, ['strict isolation failed: no'])",
+    ]

@@ -191,12 +191,16 @@ def _spawn(
     os.close(fds[0])
     os.close(write)
     _children.add(pid)
-    lines = _read_lines(read, _SETUP_TIMEOUT)
+    strict = isolation.level == "strict"
+    lines = _read_lines(read, _SETUP_TIMEOUT, expect_init=strict)
     os.close(read)
     reply: dict = {"pid": pid}
-    if lines and lines[0].startswith("init "):
+    init, lines = _split_init(lines)
+    if strict and init is None and lines == ["ok"]:  # the zygote could not kill what it runs
+        lines = ["the child's supervisor ended before naming its first process"]
+    if init is not None:
         try:
-            _inits[pid] = os.pidfd_open(int(lines.pop(0).split()[1]))
+            _inits[pid] = os.pidfd_open(init)
         except (OSError, ValueError):
             lines = ["the child ended while being set up"]
     if lines == ["ok"]:
@@ -208,13 +212,28 @@ def _spawn(
         control.send(json.dumps({"error": said}).encode())
 
 
-def _read_lines(fd: int, timeout: float) -> list[str]:
-    """The lines written to the pipe until ``ok``, an error, or its last writer closing it."""
+def _split_init(lines: list[str]) -> tuple[int | None, list[str]]:
+    """(the pid in the supervisor's "init PID" line, the other lines). The supervisor's line and
+    the init's own "ok" come from two processes, in either order: on a busy machine the init
+    can say ok before its parent says init."""
+    init = next((line for line in lines if line.startswith("init ")), None)
+    rest = [line for line in lines if line is not init]
+    try:
+        return (int(init.split()[1]) if init else None), rest
+    except (IndexError, ValueError):
+        return None, ["the child ended while being set up"]
+
+
+def _read_lines(fd: int, timeout: float, expect_init: bool) -> list[str]:
+    """The lines written to the pipe until ``ok`` or an error (and, with ``expect_init``, the
+    supervisor's ``init PID``, which may come before or after), or its last writer closing it."""
     deadline = _monotonic() + timeout
     data = b""
     while True:
         lines = data.decode(errors="replace").splitlines()
-        if data.endswith(b"\n") and lines and not lines[-1].startswith("init "):
+        said = [line for line in lines if not line.startswith("init ")]
+        has_init = len(said) < len(lines)
+        if data.endswith(b"\n") and said and (has_init or not expect_init):
             return lines
         left = deadline - _monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
