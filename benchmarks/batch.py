@@ -138,8 +138,8 @@ def training_check(data_root: str | None) -> tuple[float, float]:
     """
     import torch
 
+    from grader import options
     from grader.api import Grader
-    from grader.data import fashion_mnist
     from grader.runner import datasets
     from grader.runner.probes import ProbeEnv, seed_everything
 
@@ -154,7 +154,7 @@ def training_check(data_root: str | None) -> tuple[float, float]:
     import grader.builtin.reference.softmax_regression as reference
     from grader.builtin.assignments.softmax import probes
 
-    datasets.preload("fashion_mnist_train", fashion_mnist.resolve_root(data_root))
+    datasets.preload("fashion_mnist_train", options.data_root(data_root))
     torch.set_num_threads(1)  # as in the zygote's children
     seed_everything(0)
     start = time.perf_counter()
