@@ -27,9 +27,9 @@ CHECKS = ["squared_loss_matches_the_reference", "squared_loss_gradients_are_righ
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
 
 
-def record(book: Gradebook, result) -> None:
+def record(book: Gradebook, result, student: str = "carol") -> None:
     book.record(NewRun(
-        student="carol", assignment="linreg", version="v1", content_hash="c", path="carol",
+        student=student, assignment="linreg", version="v1", content_hash=student, path=student,
         submitted_at=NOW, status=RunStatus.GRADED, started_at=NOW, finished_at=NOW, seed=0,
         device="cpu", isolation="basic", fingerprint={}, checks=result.checks,
     ))
@@ -96,12 +96,18 @@ def test_a_gradebook_from_before_causes_opens_and_gains_the_column(broken, tmp_p
     assert shared.nunique() == 1 and shared.iloc[0] != ""
 
 
-def test_the_class_report_says_the_cause_once(broken, tmp_path):
+def test_the_class_report_says_the_cause_once(broken, linreg_grader, tmp_path):
     _, result = broken
+    (tmp_path / "dave").mkdir()  # handed in nothing: every check missing, for one reason
+    nothing = linreg_grader.grade(tmp_path / "dave", student="dave", functions=["squared_loss"])
+    assert {c.status for c in nothing.checks if c.counted} == {Outcome.MISSING}
     db = f"sqlite:///{tmp_path / 'grades.db'}"
     with Gradebook(db) as book:
         record(book, result)
+        record(book, nothing, student="dave")
     page = api.report(tmp_path / "report.html", db=db).read_text()
     assert "One cause, several checks" in page
     assert page.count("name &#x27;bias_term&#x27; is not defined") == 1
     assert ", ".join(CHECKS) in page
+    causes = page[page.index("One cause, several checks"):]
+    assert "dave" not in causes  # a missing file is no cause to list check by check

@@ -108,7 +108,8 @@ def shared_causes(checks: pd.DataFrame) -> pd.DataFrame:
     cost and the first one's message. Hidden checks never share a cause."""
     if "cause" not in checks.columns or checks.empty:
         return pd.DataFrame(columns=list(CAUSE_COLUMNS))
-    failed = checks[(checks["status"] != "passed") & counted_rows(checks)
+    # what went wrong in code that ran: a missing file or function is no cause to list per check
+    failed = checks[checks["status"].isin(["failed", "error", "timeout"]) & counted_rows(checks)
                     & ~checks["hidden"].fillna(False).astype(bool)]
     failed = failed[failed["cause"].map(lambda cause: isinstance(cause, str) and cause != "")]
     keys = ["student", "assignment", "run_id", "function", "cause"]
