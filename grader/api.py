@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import options
+from grader.courses.course import Course, open_course
 from grader.data import fashion_mnist
 from grader.grading.catalog import init_submission, list_assignments, load
 from grader.grading.grader import Grader, check_submission, resolve_device
@@ -25,12 +26,15 @@ _ON_FIRST_USE = {
     "export": ("grader.reports.outputs", "export"),
     "override": ("grader.reports.outputs", "override"),
     "grade_class": ("grader.batch.run", "grade_class"),
+    "new_course": ("grader.courses.scaffold", "new_course"),
+    "validate_course": ("grader.grading.validation", "validate_course"),
     "BatchOptions": ("grader.batch.run", "Options"),
 }
 
 __all__ = [
-    "Finding", "Grader", "GraderError", "SubmissionResult", "UsageError", "check_submission",
-    "diagnose", "download_data", "init_submission", "list_assignments", "load", "resolve_device",
+    "Course", "Finding", "Grader", "GraderError", "SubmissionResult", "UsageError",
+    "check_submission", "diagnose", "download_data", "init_submission", "list_assignments",
+    "load", "open_course", "resolve_device",
     *_ON_FIRST_USE,
 ]
 

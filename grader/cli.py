@@ -87,6 +87,9 @@ ISOLATION = click.option(
 DB = click.option("--db", default=None, help=f"Gradebook, any SQLAlchemy URL "
                                               f"[{options.DB_ENV}, else {options.DB_URL}].")
 ONLY_ASSIGNMENT = click.option("--assignment", "-a", default=None, help="Only this assignment.")
+COURSE = click.option("--course", default=None,
+                      help=f"A course folder or an installed course's name "
+                           f"[{options.COURSE_ENV}, else the built-in course].")
 
 
 @main.command()
@@ -98,7 +101,9 @@ ONLY_ASSIGNMENT = click.option("--assignment", "-a", default=None, help="Only th
 @SEED
 @click.option("--function", "functions", multiple=True, help="Grade only these functions.")
 @ISOLATION
-def check(submission, assignment, as_json, device, data_root, seed, functions, isolation) -> None:
+@COURSE
+def check(submission, assignment, as_json, device, data_root, seed, functions, isolation,
+          course) -> None:
     """Grade one SUBMISSION folder and explain every failed check."""
     from grader.grading.folders import submission_folder
 
@@ -112,7 +117,7 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
 
         result = api.check_submission(
             submission, assignment, device=device, data_root=data_root, seed=seed,
-            functions=functions or None, worker=worker, isolation=isolation,
+            functions=functions or None, worker=worker, isolation=isolation, course=course,
         )
     finally:
         worker.close()
@@ -135,8 +140,9 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
               help="local: slot processes here; ray: one Ray task per submission (grader[ray]).")
 @click.option("--ray-address", default=None,
               help="The Ray cluster to grade on  [default: RAY_ADDRESS, else a local one]")
+@COURSE
 def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolation, executor,
-          ray_address) -> None:
+          ray_address, course) -> None:
     """Grade every submission under ROOT (a folder or a .zip per student) into the gradebook.
 
     Already graded submissions are skipped, so an interrupted batch resumes where it stopped.
@@ -146,8 +152,9 @@ def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolatio
     from grader.batch.progress import BatchProgress
     from grader.outcomes import RunStatus
 
-    settings = api.BatchOptions(assignment, jobs=jobs, regrade=regrade, device=device,
-                                data_root=data_root, seed=seed, isolation=isolation)
+    settings = api.BatchOptions(assignment, course=course, jobs=jobs, regrade=regrade,
+                                device=device, data_root=data_root, seed=seed,
+                                isolation=isolation)
     with BatchProgress() as progress:
         summary = api.grade_class(root, settings, db=db, executor=executor,
                                   ray_address=ray_address, on_plan=progress.plan,
@@ -169,12 +176,13 @@ def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolatio
               help="The file's format  [default: from OUTPUT's suffix]")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="The file to write.")
-def report(db, assignment, fmt, output) -> None:
+@COURSE
+def report(db, assignment, fmt, output, course) -> None:
     """Write the gradebook: a long table (csv, parquet, json), a workbook with the gradebook,
     the long table and an item analysis (xlsx), or a page with charts (html)."""
     from grader import api
 
-    click.echo(f"wrote {api.report(output, fmt, db=db, assignment=assignment)}")
+    click.echo(f"wrote {api.report(output, fmt, db=db, assignment=assignment, course=course)}")
 
 
 @main.command()
@@ -183,12 +191,13 @@ def report(db, assignment, fmt, output) -> None:
 @click.option("--student", default=None, help="Only this student.")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="The folder to write into.")
-def feedback(db, assignment, student, output) -> None:
+@COURSE
+def feedback(db, assignment, student, output, course) -> None:
     """Write each student's feedback, in markdown and html: what passed, what failed, the
     numbers and the likely mistakes. Hidden checks' inputs are never shown."""
     from grader import api
 
-    paths = api.feedback(output, db=db, assignment=assignment, student=student)
+    paths = api.feedback(output, db=db, assignment=assignment, student=student, course=course)
     click.echo(f"wrote {len(paths)} files under {output}")
 
 
@@ -201,11 +210,13 @@ def feedback(db, assignment, student, output) -> None:
               help="Only this student (gradescope: OUTPUT is then the results.json itself).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="The file (canvas) or folder (gradescope) to write.")
-def export(fmt, db, assignment, student, output) -> None:
+@COURSE
+def export(fmt, db, assignment, student, output, course) -> None:
     """Export the gradebook for Canvas or Gradescope."""
     from grader import api
 
-    paths = api.export(fmt, output, db=db, assignment=assignment, student=student)
+    paths = api.export(fmt, output, db=db, assignment=assignment, student=student,
+                       course=course)
     click.echo(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} files")
 
 
@@ -218,12 +229,13 @@ def export(fmt, db, assignment, student, output) -> None:
 @click.option("--by", required=True, help="Who decided (kept with the override).")
 @click.option("--reason", required=True, help="Why (kept with the override).")
 @DB
-def override(student, assignment, points, check_id, by, reason, db) -> None:
+@COURSE
+def override(student, assignment, points, check_id, by, reason, db, course) -> None:
     """Set a manual score for STUDENT that wins over the grader's, even after a regrade."""
     from grader import api
 
     number = api.override(student, assignment, points, by=by, reason=reason, check_id=check_id,
-                          db=db)
+                          db=db, course=course)
     click.echo(f"override {number} recorded")
 
 
@@ -243,24 +255,68 @@ def doctor(data_root) -> None:
 
 
 @main.command()
-def assignments() -> None:
-    """List the assignments, their functions, checks and points."""
+@COURSE
+def assignments(course) -> None:
+    """List the course's assignments, their functions, checks and points.
+
+    Exits 1 when an assignment cannot be loaded (it is listed, with the reason)."""
     from grader import api
     from grader.reports import terminal
 
-    for a in api.list_assignments():
+    opened = api.open_course(course)
+    for a in opened.assignments.values():
         click.echo(terminal.assignment(a))
         click.echo()
+    for name, reason in sorted(opened.broken.items()):
+        click.echo(f"{name}: BROKEN, not graded: {printable(reason)}")
+    sys.exit(ExitCode.FAILED if opened.broken else ExitCode.OK)
 
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=str))
-def init(folder) -> None:
-    """Create a new student FOLDER from the starter template."""
+@ONLY_ASSIGNMENT
+@COURSE
+def init(folder, assignment, course) -> None:
+    """Create a new student FOLDER from the course's starter files."""
     from grader import api
 
-    for path in api.init_submission(folder):
+    for path in api.init_submission(folder, assignment=assignment, course=course):
         click.echo(f"created {path}")
+
+
+@main.group()
+def course() -> None:
+    """A course of your own: start one, and check it before students see it."""
+
+
+@course.command()
+@click.argument("folder", type=click.Path(path_type=str))
+def new(folder) -> None:
+    """Write a small working course into FOLDER: one assignment, its reference, its starter
+    file and one known mistake, which `grader course validate` accepts."""
+    from grader import api
+
+    for path in api.new_course(folder):
+        click.echo(f"created {path}")
+
+
+@course.command()
+@click.argument("folder", type=click.Path(path_type=str))
+@DATA_ROOT
+def validate(folder, data_root) -> None:
+    """Check the course in FOLDER: each assignment imports, the reference earns full marks,
+    the starter file zero, each known mistake fails exactly what it expects.
+
+    Exits 0 when all is well, else 1 with one line per problem."""
+    from grader import api
+
+    problems = api.validate_course(folder, data_root=data_root,
+                                   on_assignment=lambda name: click.echo(f"validating {name}"))
+    for problem in problems:
+        click.echo(printable(str(problem)))
+    if problems:
+        sys.exit(ExitCode.FAILED)
+    click.echo(f"course {folder}: all is well")
 
 
 @main.group()

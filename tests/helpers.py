@@ -47,6 +47,16 @@ def report(checks: list[CheckResult]) -> str:
                      f"{c.hint}" for c in checks)
 
 
+def course_module(assignment: str, module: str):
+    """A module of a built-in assignment's folder (``checks``, ``standins``), as the course
+    loader imported it."""
+    import importlib
+
+    from grader.grading.catalog import get_assignment
+
+    return importlib.import_module(f"{get_assignment(assignment).origin.package}.{module}")
+
+
 def cpu_points(assignment: str) -> float:
     """An assignment's maximum on a CPU: every check but the device ones."""
     from grader.grading.catalog import get_assignment

@@ -10,7 +10,7 @@ from helpers import LINREG_FILE, REFERENCE_FILE, REPO
 
 from grader.api import Grader
 from grader.authoring.assignment import Assignment, AssignmentError
-from grader.grading.catalog import load_assignments
+from grader.courses.course import open_course
 from grader.numeric.compare import assert_close
 from grader.outcomes.results import Category, Outcome
 
@@ -24,7 +24,7 @@ def _assignment() -> Assignment:
 
 
 def test_every_shipped_check_has_a_title_a_category_and_positive_points():
-    assignments = load_assignments()
+    assignments = open_course().assignments
     assert {"linreg", "softmax", "gradients"} <= set(assignments)
     for assignment in assignments.values():
         assert assignment.checks

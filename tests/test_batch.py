@@ -267,3 +267,38 @@ def test_batch_on_a_missing_folder_is_a_one_line_error(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("error: ")
     assert "nope: not found" in result.output
+
+
+def classmates_reader(root: Path) -> str:
+    """linreg that reads every classmate's file it can find under the class's root."""
+    return f'''
+def linreg(X, w, b):
+    import glob
+
+    found = sorted(glob.glob({str(root)!r} + "/*/*.py") + glob.glob({str(root)!r} + "/*.zip"))
+    raise RuntimeError(f"seen: {{found}}")
+'''
+
+
+@pytest.mark.skipif(not STRICT, reason="strict isolation is not possible here")
+def test_a_zip_submission_cannot_read_the_class(tmp_path, data_root):
+    """Unpacked elsewhere, a zip's code still finds the class's root empty (issue 20, item 2)."""
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="grader-class-", dir="/var/tmp"))  # not hidden otherwise
+    try:
+        top.chmod(0o755)
+        root = top / "class"
+        (root / "ada").mkdir(parents=True)
+        (root / "ada" / LINREG_FILE).write_text(REFERENCE)
+        with zipfile.ZipFile(root / "zed.zip", "w") as z:
+            z.writestr(LINREG_FILE, replace_function(REFERENCE, "linreg", classmates_reader(root)))
+        with Gradebook(f"sqlite:///{tmp_path / 'grades.db'}") as book:
+            run_batch(root, book, Options("linreg", jobs=1, device="cpu", data_root=data_root,
+                                          isolation="strict"))
+            _, checks = tables(book)
+        seen = checks[(checks["student"] == "zed") & (checks["function"] == "linreg")
+                      & (checks["status"] == "error")]
+        assert not seen.empty and all("seen: []" in m for m in seen["message"]), seen["message"]
+    finally:
+        shutil.rmtree(top)

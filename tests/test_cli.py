@@ -118,7 +118,7 @@ def test_check_on_an_unknown_assignment_names_the_known_ones(run, reference_fold
     known = ", ".join(sorted(a.name for a in list_assignments()))
     assert "linreg" in known
     assert_usage_error(run("check", str(reference_folder), "-a", "linreg2"),
-                       f"unknown assignment 'linreg2'; known: {known}")
+                       f"course d2l-ch3 has no assignment 'linreg2'; known: {known}")
 
 
 def test_check_on_an_unknown_function_is_a_usage_error(run, reference_folder):
@@ -233,10 +233,10 @@ def test_a_failure_of_the_grader_itself_is_a_crash_report(run, monkeypatch, fail
     """Not a usage error: one line naming a report that holds the traceback, exit 70."""
     from grader import api
 
-    def broken():
+    def broken(course=None):
         raise failure
 
-    monkeypatch.setattr(api, "list_assignments", broken)
+    monkeypatch.setattr(api, "open_course", broken)
     result = run("assignments")
     assert result.exit_code == ExitCode.CRASH == 70
     assert result.stdout == ""
@@ -252,4 +252,5 @@ def test_a_failure_of_the_grader_itself_is_a_crash_report(run, monkeypatch, fail
 def test_usage_errors_from_any_layer_are_one_line_and_exit_2(run, tmp_path):
     """A UsageError raised deep down (here the catalog's) is mapped where every other one is."""
     result = run("check", str(tmp_path), "-a", "nonesuch")
-    assert_usage_error(result, "unknown assignment 'nonesuch'; known: gradients, linreg, softmax")
+    assert_usage_error(result, "course d2l-ch3 has no assignment 'nonesuch'; known: gradients, "
+                               "linreg, softmax")

@@ -112,7 +112,7 @@ def test_runs_overrides_and_tables_round_trip_on_postgresql(postgres_url):
         book.record(new_run("alice", "h1"))
         book.record(new_run("bob", "h2", status=RunStatus.ERROR, checks=(), error="bad zip"))
         book.record(new_run("carol", "h3", status=RunStatus.CRASHED, checks=(), error="died"))
-        assert book.graded("softmax", "v1") == {("alice", "h1"), ("bob", "h2")}
+        assert book.graded("d2l-ch3", "softmax", "v1") == {("alice", "h1"), ("bob", "h2")}
         book.override("alice", "softmax", 1.5, check_id="b", by="ta@uni", reason="partial")
         scores, checks = tables(book)
     by_student = scores.set_index("student")

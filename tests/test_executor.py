@@ -33,7 +33,7 @@ def test_a_slot_that_cannot_start_stops_the_batch_with_its_reason(jobs, data_roo
     with LocalExecutor(settings, jobs=2) as executor, pytest.raises(ExecutorError) as raised:
         list(executor.run(jobs))
     assert "could not start" in str(raised.value)
-    assert "unknown assignment 'no_such_assignment'" in str(raised.value)
+    assert "has no assignment 'no_such_assignment'" in str(raised.value)
 
 
 def test_results_carry_the_device_and_the_environment_they_were_graded_in(jobs, data_root):

@@ -75,9 +75,9 @@ def test_graded_knows_content_and_version_and_retries_crashes(book):
     book.record(run("alice", "h1"))
     book.record(run("bob", "h2", status=RunStatus.ERROR, checks=(), error="bad zip"))
     book.record(run("carol", "h3", status=RunStatus.CRASHED, checks=(), error="slot died"))
-    assert book.graded("softmax", "v1") == {("alice", "h1"), ("bob", "h2")}
-    assert book.graded("softmax", "v2") == set()
-    assert book.graded("linreg", "v1") == set()
+    assert book.graded("d2l-ch3", "softmax", "v1") == {("alice", "h1"), ("bob", "h2")}
+    assert book.graded("d2l-ch3", "softmax", "v2") == set()
+    assert book.graded("d2l-ch3", "linreg", "v1") == set()
 
 
 def test_the_report_tables_take_the_newest_finished_run(book):

@@ -791,11 +791,11 @@ import sys
 def normal_equation(X, y):
     for obj in gc.get_objects():  # the reference's function, if the worker ever loaded it
         module = getattr(obj, "__module__", None)
-        if module == "grader.builtin.reference.linear_regression" and callable(obj):
+        if isinstance(module, str) and module.endswith((".reference", ".linear_regression")) \\
+                and callable(obj):
             if getattr(obj, "__name__", "") == "normal_equation":
                 return obj(X, y)
-    modules = sorted(m for m in sys.modules
-                     if m.startswith(("grader.builtin.reference", "grader.builtin.assignments")))
+    modules = sorted(m for m in sys.modules if m.startswith(("grader.builtin", "grader_course")))
     raise RuntimeError(f"stolen: {modules}")
 """
 WALK_UP = DIGEST + """
@@ -887,7 +887,7 @@ def test_the_workers_memory_holds_no_reference_or_checks(arena):
     assert check.status is Outcome.ERROR
     assert "stolen: [" in check.message
     assert "reference" not in check.message
-    assert "grader.builtin.assignments.linreg.checks" not in check.message
+    assert ".linreg.checks" not in check.message
     assert_others_pass(result)
 
 

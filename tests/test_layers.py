@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import os
 import pkgutil
 import shutil
@@ -104,6 +105,11 @@ def test_the_wheel_installs_grader_alone_with_the_builtin_course(wheel):
     for folder in ("reference", "student_template"):
         for source in sorted((REPO / folder).glob("*.py")):
             assert f"grader/builtin/{folder}/{source.name}" in names
+    assert "grader/builtin/assignments/course.toml" in names
+    skeleton = REPO / "grader" / "courses" / "skeleton"
+    for source in sorted(f for f in skeleton.rglob("*") if f.is_file()
+                         and "__pycache__" not in f.parts):
+        assert f"grader/courses/skeleton/{source.relative_to(skeleton).as_posix()}" in names
 
 
 def test_the_unpacked_wheel_finds_its_course_and_templates(wheel, tmp_path):
@@ -123,11 +129,22 @@ def test_the_unpacked_wheel_finds_its_course_and_templates(wheel, tmp_path):
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == sorted(
         p.name for p in (REPO / "student_template").glob("*.py") if not p.name.startswith("_"))
     where = subprocess.run(
-        [sys.executable, "-c", "import grader.builtin.assignments.linreg as a, "
-         "grader.builtin.reference.linear_regression as r; print(a.__file__); print(r.__file__)"],
+        [sys.executable, "-c", "from grader.courses.course import open_course; "
+         "a = open_course().get('linreg'); print(a.origin.folder); "
+         "print(a.reference_module().__file__); print(a.templates()[0])"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
+    assert len(where.stdout.split()) == 3, where.stderr
     assert all(line.startswith(str(site)) for line in where.stdout.split()), where.stdout
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    shutil.copyfile(REPO / "reference" / "linear_regression.py",
+                    reference / "linear_regression.py")
+    graded = subprocess.run(
+        [sys.executable, "-m", "grader", "check", str(reference), "-a", "linreg", "--json",
+         "--device", "cpu"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = json.loads(graded.stdout)
+    assert result["score"] == result["max_score"] > 0, graded.stderr
 
 
 def test_a_check_result_is_spelled_once():

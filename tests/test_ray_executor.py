@@ -165,7 +165,7 @@ def test_a_grader_that_cannot_start_stops_the_batch_with_its_reason(cluster, job
     with RayExecutor(settings) as executor, pytest.raises(ExecutorError) as raised:
         list(executor.run(jobs))
     assert "could not start" in str(raised.value)
-    assert "unknown assignment 'no_such_assignment'" in str(raised.value)
+    assert "has no assignment 'no_such_assignment'" in str(raised.value)
 
 
 def test_a_worker_with_another_version_of_the_assignment_stops_the_batch(

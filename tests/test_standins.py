@@ -6,8 +6,10 @@ import importlib
 
 import pytest
 import torch
+from helpers import course_module
 
 from grader.api import list_assignments
+from grader.grading.catalog import get_assignment
 from grader.runner.worker import Worker
 
 ASSIGNMENTS = [a for a in list_assignments() if a.standins]
@@ -75,7 +77,7 @@ def test_stand_ins_give_the_references_answers(assignment):
 
 
 def test_sgd_stand_in_updates_in_place_and_zeroes_the_gradients():
-    standins = importlib.import_module("grader.builtin.assignments.linreg.standins")
+    standins = course_module("linreg", "standins")
     w = torch.ones(3, requires_grad=True)
     w.grad = torch.full((3,), 2.0)
     before = w.data_ptr()
@@ -102,7 +104,7 @@ def accuracy(y_hat, y):
 def test_a_stand_in_kept_for_later_raises_instead_of_answering(make_submission):
     folder = make_submission({"softmax_regression.py": KEEPER})
     functions = ["accuracy", "evaluate_accuracy"]
-    standins = "grader.builtin.assignments.softmax.standins"
+    standins = get_assignment("softmax").standins
     with Worker(probe_modules=["grader.runner.probes", standins]) as worker:
         child = worker.spawn(folder)
         try:

@@ -12,7 +12,6 @@ assignment = Assignment(
     name="gradients",
     title="Derivatives by hand, checked numerically (d2l 3.4, 4.1, 12.6-12.7)",
     student_file="gradients.py",
-    reference="grader.builtin.reference.gradients",
     functions=(
         "sigmoid",
         "sigmoid_grad",
@@ -25,8 +24,8 @@ assignment = Assignment(
         "adagrad_update",
         "momentum_update",
     ),
-    probes=("grader.builtin.assignments.gradients.probes",),
-    standins="grader.builtin.assignments.gradients.standins",
+    probes=(".probes",),
+    standins=".standins",
     banned={
         "sigmoid": (
             "torch.sigmoid",

@@ -6,7 +6,6 @@ assignment = Assignment(
     name="linreg",
     title="Linear regression from scratch (d2l 3.2)",
     student_file="linear_regression.py",
-    reference="grader.builtin.reference.linear_regression",
     functions=(
         "synthetic_data",
         "data_iter",
@@ -17,8 +16,8 @@ assignment = Assignment(
         "normal_equation",
         "huber_loss",
     ),
-    probes=("grader.builtin.assignments.linreg.probes",),
-    standins="grader.builtin.assignments.linreg.standins",
+    probes=(".probes",),
+    standins=".standins",
     banned={
         "sgd": ("torch.optim.SGD", "torch.optim.Optimizer", "torch.optim"),
         "huber_loss": (

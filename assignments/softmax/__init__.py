@@ -13,7 +13,6 @@ assignment = Assignment(
     name="softmax",
     title="Softmax regression from scratch (d2l 3.4-3.7)",
     student_file="softmax_regression.py",
-    reference="grader.builtin.reference.softmax_regression",
     functions=(
         "softmax",
         "cross_entropy",
@@ -24,8 +23,8 @@ assignment = Assignment(
         "train_epoch_ch3",
         "train_ch3",
     ),
-    probes=("grader.builtin.assignments.softmax.probes",),
-    standins="grader.builtin.assignments.softmax.standins",
+    probes=(".probes",),
+    standins=".standins",
     datasets=("fashion_mnist_train",),
     banned={
         "softmax": (

@@ -1,7 +1,8 @@
 """Declaring an assignment and its checks: the public API for course staff.
 
-An assignment is a package whose ``__init__.py`` creates an ``Assignment`` and whose check
-modules decorate functions with ``assignment.check(...)``; ``grader.grading.catalog`` finds them.
+An assignment is a folder of a course whose ``__init__.py`` creates an ``Assignment`` and whose
+check modules decorate functions with ``assignment.check(...)``; ``grader.courses`` imports it,
+and its names (``reference=".reference"``) are relative to that folder.
 """
 
 from __future__ import annotations
@@ -9,17 +10,18 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 from grader import options
-from grader.outcomes import Category, UsageError
+from grader.authoring import origin as origins
+from grader.authoring.origin import AssignmentError, Origin
+from grader.outcomes import Category
 
-
-class AssignmentError(UsageError):
-    """An assignment is declared wrongly, or does not exist."""
-
+__all__ = ["Assignment", "AssignmentError", "Check"]
 
 @dataclass(frozen=True)
 class Check:
@@ -42,7 +44,8 @@ class Assignment:
         name: the name on the command line (``--assignment linreg``).
         title: a line for people.
         student_file: the file in the submission folder (``linear_regression.py``).
-        reference: the module with the reference implementation of every function.
+        reference: the module with the reference implementation of every function; default
+            the folder's ``reference.py`` (course.toml may name another file).
         functions: the functions students implement, in the order they are taught.
         probes: modules of trusted recipes that run next to the student's code.
         standins: a module with a public stand-in for every function, built on torch: while one
@@ -51,18 +54,68 @@ class Assignment:
             the student's own collaborators.
         datasets: public training data the worker preloads (``fashion_mnist_train``).
         banned: for each function, the library calls it may not make (from-scratch rules).
+
+    Module names starting with a dot are the assignment folder's modules (``.probes``); a name
+    with a slash or ending in ``.py`` is a file, relative to the folder, loaded into the
+    assignment's package under its stem (another course's ``../../linreg/probes.py``).
     """
 
     name: str
     title: str
     student_file: str
-    reference: str
     functions: tuple[str, ...]
+    reference: str = ".reference"
     probes: tuple[str, ...] = ()
     standins: str | None = None
     datasets: tuple[str, ...] = ()
     banned: dict[str, tuple[str, ...]] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
+    # arguments a check runs a function on (add_from_scratch_check's sample): validation runs
+    # the stand-ins and the reference on them
+    samples: dict[str, list[Callable[[], tuple]]] = field(default_factory=dict)
+    origin: Origin | None = field(default=None, init=False)
+    _files: set[Path] = field(default_factory=set, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.origin = origins.current()
+        reference = self.origin.reference if self.origin else None
+        if reference is not None:  # course.toml names the file
+            self.reference = self._resolve(str(reference), as_name="reference")
+        else:
+            self.reference = self._resolve(self.reference)
+        self.probes = tuple(self._resolve(p) for p in self.probes)
+        self.standins = self._resolve(self.standins) if self.standins else None
+
+    def _resolve(self, name: str, *, as_name: str | None = None) -> str:
+        module, path = origins.resolve(name, self.origin, as_name=as_name)
+        if path is not None:
+            self._files.add(path)
+        return module
+
+    @property
+    def course(self) -> str:
+        """The name of the course the assignment belongs to ("" outside a course)."""
+        return self.origin.course if self.origin else ""
+
+    def reuse_checks(self, path: str | Path, *, skip: Iterable[str] = ()) -> ModuleType:
+        """Register another assignment's checks file on this one, but the checks in ``skip``.
+
+        ``path`` is relative to this assignment's folder. The file is loaded into this
+        assignment's package, so its ``from . import assignment, probes`` reads this one's:
+        the same checks, against this course's reference, probes and stand-ins.
+        """
+        if self.origin is None:
+            raise AssignmentError("reuse_checks works inside a course's assignment folder")
+        file = (self.origin.folder / path).resolve()
+        before = {c.id for c in self.checks}
+        module = origins.load_file(file, f"{self.origin.package}.reused_{file.stem}")
+        self._files.add(file)
+        added = {c.id for c in self.checks} - before
+        unknown = sorted(set(skip) - added)
+        if unknown:
+            raise AssignmentError(f"{file} has no check {unknown[0]!r} to skip")
+        self.checks = [c for c in self.checks if c.id not in set(skip)]
+        return module
 
     def check(
         self,
@@ -111,6 +164,15 @@ class Assignment:
     def reference_module(self) -> ModuleType:
         return importlib.import_module(self.reference)
 
+    def templates(self) -> list[Path]:
+        """The starter files ``grader init`` copies: course.toml's, else the folder's template/."""
+        if self.origin is None:
+            return []
+        if self.origin.templates is not None:
+            return list(self.origin.templates)
+        folder = self.origin.folder / "template"
+        return sorted(f for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+
     @property
     def child_modules(self) -> tuple[str, ...]:
         """The modules the worker loads next to student code: probes and stand-ins."""
@@ -121,11 +183,49 @@ class Assignment:
 
     @property
     def version(self) -> str:
-        """A hash of the checks' and the reference's source: a new version means a regrade."""
-        digest = hashlib.sha256()
-        for module in (self.reference, *self.child_modules):
-            digest.update(inspect.getsource(importlib.import_module(module)).encode())
+        """A hash of everything that decides a grade: a new version means a regrade.
+
+        Every file of the assignment's folder, every other file it loads (the reference,
+        probes, stand-ins, checks, shared helpers among them), its course.toml entry, its
+        course's name, and the checks as declared after the course's settings.
+        """
+        digest = hashlib.sha256(f"{self.course}|{self.name}|".encode())
+        digest.update(json.dumps(self.origin.settings if self.origin else {}, sort_keys=True,
+                                 default=str).encode())
+        folder = self.origin.folder.resolve() if self.origin else None
+        if folder is not None:
+            for f in sorted(_tree(folder)):
+                digest.update(f"{f.relative_to(folder).as_posix()}|".encode())
+                digest.update(f.read_bytes())
+        others = set(self._files)
+        modules = [importlib.import_module(m) for m in (self.reference, *self.child_modules)]
+        modules += [inspect.getmodule(c.run) for c in self.checks]
+        others |= {Path(m.__file__).resolve() for m in modules if m and m.__file__}
+        for f in sorted(f for f in others if folder is None or not f.is_relative_to(folder)):
+            digest.update(hashlib.sha256(f.read_bytes()).digest())
         for c in self.checks:
-            digest.update(f"{c.id}|{c.function}|{c.category}|{c.points}|".encode())
+            digest.update(f"{c.id}|{c.function}|{c.category}|{c.points}|{c.hidden}|".encode())
             digest.update(inspect.getsource(c.run).encode())
         return digest.hexdigest()[:16]
+
+    @property
+    def files(self) -> set[Path]:
+        """The files outside grader that the assignment is made of (student code must not see
+        them): its folder's, and those it loaded by path."""
+        found = set(self._files)
+        if self.origin is not None:
+            found |= set(_tree(self.origin.folder.resolve()))
+        return found
+
+    def replace_checks(self, change: Callable[[Check], Check]) -> None:
+        """Apply ``change`` to every check (a course's settings: points, hidden)."""
+        self.checks = [change(c) for c in self.checks]
+
+
+def _tree(folder: Path) -> Iterable[Path]:
+    """The files under ``folder`` that belong to it: no caches, no hidden files."""
+    for path in folder.rglob("*"):
+        parts = path.relative_to(folder).parts
+        if path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in parts):
+            yield path
+

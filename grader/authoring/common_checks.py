@@ -108,6 +108,7 @@ def add_device_check(assignment, function: str, *, points: float, sample) -> Non
                 "or torch.zeros_like(X)",
             )
 
+    assignment.samples.setdefault(function, []).append(sample)
     run.__name__ = f"{function}_stays_on_the_device"
     run.__doc__ = f"With inputs on the GPU, {function} computes there and returns GPU tensors."
     assignment.check(function=function, category="device", points=points)(run)

@@ -162,6 +162,8 @@ def add_from_scratch_check(
                 hint.format(function=function),
             )
 
+    if sample is not None:
+        assignment.samples.setdefault(function, []).append(sample)
     run.__name__ = f"{function}_is_from_scratch"
     run.__doc__ = f"{function} is written from scratch, without {_short(banned)}."
     assignment.check(function=function, category="rules", points=points)(run)

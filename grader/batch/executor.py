@@ -37,6 +37,7 @@ class Settings:
     """What every slot needs to build its Grader; plain values, so it can travel to a process."""
 
     assignment: str
+    course: str | None = None  # the course's folder, resolved by the caller
     data_root: str | None = None  # None: $GRADER_DATA, else ./data, as for grader check
     device: str = options.DEVICE
     seed: int = options.SEED
@@ -268,6 +269,7 @@ def build_grader(settings: Settings, worker, threads: int):
     grader = Grader(
         settings.assignment, device=settings.device, data_root=settings.data_root,
         seed=settings.seed, worker=worker, isolation=settings.isolation, hide=settings.hide,
+        course=settings.course,
     )
     device = grader.device.type
     return grader, device, fingerprint.environment(device)

@@ -76,7 +76,7 @@ class RayExecutor(Executor):
         # its own $GRADER_DATA or ./data, so it gets the path resolved here.
         root = data_root(self.settings.data_root).resolve()
         self.settings = replace(self.settings, data_root=str(root))
-        self._version = _version(self.settings.assignment)
+        self._version = _version(self.settings.assignment, self.settings.course)
         # max_calls=0: Ray would otherwise end a GPU task's worker after one call, and with it
         # the Grader it took seconds to start. max_retries=0: a lost task is a crashed run that
         # the next batch retries, as with the local executor.
@@ -198,14 +198,14 @@ def _check_reachable(address: str) -> None:
                             "`ray start --head` there, or fix --ray-address") from None
 
 
-def _version(assignment: str) -> str | None:
+def _version(assignment: str, course: str | None) -> str | None:
     """The driver's version of the assignment, which every worker must match; None when the
     assignment does not load here (the first worker then says why)."""
     from grader.authoring.assignment import AssignmentError
     from grader.grading.catalog import get_assignment
 
     try:
-        return get_assignment(assignment).version
+        return get_assignment(assignment, course).version
     except AssignmentError:
         return None
 

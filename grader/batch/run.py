@@ -49,6 +49,7 @@ class Graded:
 class BatchSummary:
     assignment: str
     version: str
+    course: str = ""
     found: int = 0
     skipped: int = 0  # already graded at this version, same content
     outcomes: list[Graded] = field(default_factory=list)
@@ -66,6 +67,7 @@ class Options:
     """How to grade; every field has the command line's default."""
 
     assignment: str
+    course: str | None = None  # a folder or an installed course's name; None: the default
     jobs: int | None = None  # slots; default one per core
     regrade: bool = False
     device: str = defaults.DEVICE
@@ -94,15 +96,17 @@ def run_batch(
             found = discover(Path(root), Path(unpacked))
         except SubmissionsError as err:
             raise BatchError(str(err)) from None
-        settings = _settings(options, isolation, gradebook)
+        settings = _settings(options, isolation, gradebook, Path(root))
         with executor(settings, options.jobs) as pool:
             pool.start(len(found))  # slots import torch while this process does the same
             from grader.grading.catalog import load
 
-            assignment = load(options.assignment, data_root=options.data_root)
-            summary = BatchSummary(assignment.name, assignment.version, found=len(found))
-            done = set() if options.regrade else gradebook.graded(assignment.name,
-                                                                    assignment.version)
+            assignment = load(options.assignment, course=settings.course,
+                              data_root=options.data_root)
+            summary = BatchSummary(assignment.name, assignment.version, assignment.course,
+                                   found=len(found))
+            done = set() if options.regrade else gradebook.graded(
+                assignment.course, assignment.name, assignment.version)
             pending = [s for s in found if (s.student, s.content_hash) not in done]
             summary.skipped = len(found) - len(pending)
             on_plan(len(pending), summary.skipped)
@@ -166,10 +170,16 @@ def _uninterrupted() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _settings(options: Options, isolation: str, gradebook: Gradebook) -> Settings:
-    hide = (str(gradebook.path.parent),) if gradebook.path is not None else ()
+def _settings(options: Options, isolation: str, gradebook: Gradebook, root: Path) -> Settings:
+    from grader.courses.locate import course_folder
+
+    # The class itself: a submission unpacked from a zip must not find its classmates' folders.
+    hide = (str(root.resolve()),)
+    if gradebook.path is not None:
+        hide += (str(gradebook.path.parent),)
     return Settings(
         assignment=options.assignment,
+        course=str(course_folder(options.course)),
         # None: each slot resolves it as grader check does ($GRADER_DATA, else ./data); slots
         # share this process's environment and folder.
         data_root=str(Path(options.data_root).resolve()) if options.data_root else None,
@@ -209,8 +219,9 @@ class _Store:
                 fingerprint: dict | None) -> None:
         checks = result.checks if result is not None else ()
         recorded = self.gradebook.record(NewRun(
-            student=submission.student, assignment=self.assignment.name,
-            version=self.summary.version, title=self.assignment.title,
+            student=submission.student, course=self.assignment.course,
+            assignment=self.assignment.name, version=self.summary.version,
+            title=self.assignment.title,
             content_hash=submission.content_hash, path=str(submission.source),
             submitted_at=submission.submitted_at, status=status, started_at=started,
             finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,

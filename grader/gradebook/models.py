@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from grader import options
 from grader.outcomes import Category, Outcome, RunStatus
 
 
@@ -77,6 +78,12 @@ def _enum(kind: type[enum.Enum]) -> Enum:
 Fingerprint = JSON().with_variant(JSONB(), "postgresql")
 
 
+def _course() -> Mapped[str]:
+    """The course's name: two courses may both have an assignment hw1. A gradebook from before
+    courses gets the column when opened, its rows the built-in course's name."""
+    return mapped_column(String(64), index=True, server_default=options.BUILTIN_COURSE)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -95,9 +102,10 @@ class AssignmentRow(Base):
     """One version of an assignment: a new hash of its checks and reference is a new row."""
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("name", "version"),)
+    __table_args__ = (UniqueConstraint("course", "name", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    course: Mapped[str] = _course()
     name: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(255), default="")
@@ -108,10 +116,11 @@ class SubmissionRow(Base):
     """What one student handed in for one assignment, identified by its content."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("student_id", "assignment", "content_hash"),)
+    __table_args__ = (UniqueConstraint("student_id", "course", "assignment", "content_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    course: Mapped[str] = _course()
     assignment: Mapped[str] = mapped_column(String(64), index=True)  # the assignment's name
     content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the files' paths and bytes
     path: Mapped[str] = mapped_column(PlainText)  # where it was found (a folder or a .zip)
@@ -138,6 +147,8 @@ class RunRow(Base):
     device: Mapped[str] = mapped_column(String(16))
     isolation: Mapped[str] = mapped_column(String(16))
     grader_version: Mapped[str] = mapped_column(String(32))
+    # a hash of the whole course (course.toml and every assignment) when this run was graded
+    course_version: Mapped[str] = mapped_column(String(64), default="", server_default="")
     fingerprint: Mapped[dict] = mapped_column(Fingerprint)  # Python, torch, CUDA, GPUs, platform
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -186,6 +197,7 @@ class OverrideRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    course: Mapped[str] = _course()
     assignment: Mapped[str] = mapped_column(String(64))
     check_id: Mapped[str | None] = mapped_column(String(128))  # None: the assignment's score
     points: Mapped[float] = mapped_column(Float)

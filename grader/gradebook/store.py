@@ -87,6 +87,8 @@ class NewRun:
     error: str = ""
     title: str = ""  # the assignment's title
     regrade: bool = False  # store it even if this version already has a finished run of it
+    course: str = options.BUILTIN_COURSE  # the name of the assignment's course
+    course_version: str = ""  # the whole course's version, as the run saw it
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ class Gradebook:
         with (self._writes if write else self._sessions).begin() as session:
             yield session
 
-    def graded(self, assignment: str, version: str) -> set[tuple[str, str]]:
+    def graded(self, course: str, assignment: str, version: str) -> set[tuple[str, str]]:
         """(student, content hash) pairs with a finished run of this assignment version.
 
         Crashed runs do not count: the grader failed, not the submission, so they are retried.
@@ -165,8 +167,8 @@ class Gradebook:
         query = (
             select(StudentRow.name, SubmissionRow.content_hash)
             .join(SubmissionRow.student).join(SubmissionRow.runs).join(RunRow.assignment)
-            .where(AssignmentRow.name == assignment, AssignmentRow.version == version,
-                   RunRow.status != RunStatus.CRASHED)
+            .where(AssignmentRow.course == course, AssignmentRow.name == assignment,
+                   AssignmentRow.version == version, RunRow.status != RunStatus.CRASHED)
         )
         with self.session() as session:
             return {(name, digest) for name, digest in session.execute(query)}
@@ -200,10 +202,10 @@ class Gradebook:
 
     def _record(self, session: Session, new: NewRun) -> Recorded:
         student = _get_or_add(session, StudentRow, name=new.student)
-        version = _get_or_add(session, AssignmentRow, name=new.assignment, version=new.version,
-                              defaults={"title": new.title})
+        version = _get_or_add(session, AssignmentRow, course=new.course, name=new.assignment,
+                              version=new.version, defaults={"title": new.title})
         submission = _get_or_add(
-            session, SubmissionRow, student=student, assignment=new.assignment,
+            session, SubmissionRow, student=student, course=new.course, assignment=new.assignment,
             content_hash=new.content_hash, lock=True,
             defaults={"path": new.path, "submitted_at": new.submitted_at},
         )
@@ -217,6 +219,7 @@ class Gradebook:
             score=score, max_score=max_score,
             seed=new.seed, device=new.device, isolation=new.isolation,
             grader_version=new.fingerprint.get("grader", "unknown"),
+            course_version=new.course_version,
             fingerprint=new.fingerprint, started_at=new.started_at, finished_at=new.finished_at,
             results=[_row(c) for c in new.checks],
         )
@@ -224,14 +227,22 @@ class Gradebook:
         session.flush()
         return Recorded(run.id, stored=True)
 
-    def assignment_names(self) -> list[str]:
-        """The assignments this gradebook holds runs of, sorted."""
+    def assignment_names(self, course: str | None = None) -> list[str]:
+        """The assignments this gradebook holds runs of (in ``course``, or any), sorted."""
+        query = select(AssignmentRow.name)
+        if course is not None:
+            query = query.where(AssignmentRow.course == course)
         with self.session() as session:
-            return sorted(set(session.scalars(select(AssignmentRow.name))))
+            return sorted(set(session.scalars(query)))
+
+    def courses(self) -> list[str]:
+        """The names of the courses this gradebook holds runs of, sorted."""
+        with self.session() as session:
+            return sorted(set(session.scalars(select(AssignmentRow.course))))
 
     def override(
         self, student: str, assignment: str, points: float, *, by: str, reason: str,
-        check_id: str | None = None,
+        check_id: str | None = None, course: str = options.BUILTIN_COURSE,
     ) -> int:
         """Set a manual score for one check (or the whole assignment with no check)."""
         if not by.strip() or not reason.strip():
@@ -242,10 +253,12 @@ class Gradebook:
             found = session.scalar(select(StudentRow).where(StudentRow.name == student))
             if found is None:
                 raise GradebookError(f"no student {student!r} in the gradebook")
-            if check_id is not None and not _has_check(session, found, assignment, check_id):
+            if check_id is not None and not _has_check(session, found, course, assignment,
+                                                       check_id):
                 raise GradebookError(f"{assignment} has no graded check {check_id!r} "
                                      f"for {student!r}")
-            row = OverrideRow(student=found, assignment=assignment, check_id=check_id,
+            row = OverrideRow(student=found, course=course, assignment=assignment,
+                              check_id=check_id,
                               points=points, by=by, reason=reason)
             session.add(row)
             session.flush()
@@ -283,10 +296,12 @@ def _finished_run(
     return session.scalar(query)
 
 
-def _has_check(session: Session, student: StudentRow, assignment: str, check_id: str) -> bool:
+def _has_check(session: Session, student: StudentRow, course: str, assignment: str,
+               check_id: str) -> bool:
     query = (
         select(CheckResultRow.id).join(CheckResultRow.run).join(RunRow.submission)
-        .where(SubmissionRow.student_id == student.id, SubmissionRow.assignment == assignment,
+        .where(SubmissionRow.student_id == student.id, SubmissionRow.course == course,
+               SubmissionRow.assignment == assignment,
                CheckResultRow.check_id == check_id)
         .limit(1)
     )

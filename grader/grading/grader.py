@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 import grader
-from grader import options
+from grader import builtin, options
 from grader.authoring.assignment import Assignment
 from grader.data import fashion_mnist
 from grader.grading import catalog
@@ -35,7 +35,9 @@ class Grader:
     """A worker for one assignment, reused across submissions (start-up is paid once).
 
     Args:
-        assignment: the assignment or its name.
+        assignment: the assignment or its name in ``course``.
+        course: a course folder or installed course's name; None: $GRADER_COURSE, else the
+            built-in course.
         device: ``auto``, ``cpu`` or ``cuda``.
         data_root: the folder holding FashionMNIST/raw; default GRADER_DATA, else ./data.
         seed: every check's inputs and the student's random generators derive from it.
@@ -54,10 +56,11 @@ class Grader:
         worker: Worker | None = None,
         isolation: str | None = options.ISOLATION,
         hide: Iterable[str | Path] = (),
+        course: str | Path | None = None,
     ) -> None:
         self.assignment = (
             assignment if isinstance(assignment, Assignment)
-            else catalog.get_assignment(assignment)
+            else catalog.get_assignment(assignment, course)
         )
         self.device = resolve_device(device)
         self.seed = seed
@@ -122,18 +125,19 @@ def check_submission(
     functions: Iterable[str] | None = None,
     worker: Worker | None = None,
     isolation: str | None = options.ISOLATION,
+    course: str | Path | None = None,
 ) -> SubmissionResult:
     """Grade one submission folder from scratch (``grader check``)."""
     submission_folder(submission)  # before the worker starts
     with Grader(
         assignment, device=device, data_root=data_root, seed=seed, worker=worker,
-        isolation=isolation,
+        isolation=isolation, course=course,
     ) as grader_:
         return grader_.grade(submission, functions=functions)
 
 
 def secrets(assignment: Assignment) -> list[Path]:
-    """The folders of an assignment's checks and of its reference solutions.
+    """The folders of an assignment's course, checks and reference solutions.
 
     Grader's own modules (the shared check helpers in grader.authoring among them) are not
     secret; the built-in course inside an installed grader is.
@@ -141,6 +145,11 @@ def secrets(assignment: Assignment) -> list[Path]:
     modules = {inspect.getmodule(c.run) for c in assignment.checks}
     modules.add(assignment.reference_module())
     folders = {Path(m.__file__).resolve().parent for m in modules if m and m.__file__}
+    folders |= {f.parent for f in assignment.files}
+    if assignment.origin is not None:  # the whole course: course.toml, the other assignments
+        folders.add(assignment.origin.folder.resolve().parent)
+    # the built-in course's answers, which another course's may share
+    folders |= {builtin.folder(name).resolve() for name in ("assignments", "reference")}
     package = Path(grader.__file__).resolve().parent
     return sorted(f for f in folders
                   if not f.is_relative_to(package) or f.is_relative_to(package / "builtin"))

@@ -37,6 +37,13 @@ DB_URL = "sqlite:///grades.db"
 REPORT_FORMATS = ("csv", "xlsx", "parquet", "json", "html")
 EXPORT_FORMATS = ("canvas", "gradescope")
 
+# The course: --course (a folder, or the name an installed course registers under the entry-point
+# group COURSE_ENTRY_POINTS), else $GRADER_COURSE, else the built-in course, whose course.toml
+# carries this name; a gradebook from before courses holds its runs under it.
+COURSE_ENV = "GRADER_COURSE"
+COURSE_ENTRY_POINTS = "grader.courses"
+BUILTIN_COURSE = "d2l-ch3"
+
 # Where a batch grades: slot processes here, or one Ray task per submission.
 EXECUTORS = ("local", "ray")
 EXECUTOR = "local"
@@ -52,3 +59,10 @@ def data_root(explicit: str | Path | None = None) -> Path:
 def database_url(explicit: str | None = None) -> str:
     """The gradebook's URL as given: ``explicit``, else $GRADER_DB, else ``DB_URL``."""
     return explicit or os.environ.get(DB_ENV) or DB_URL
+
+
+def course(explicit: str | Path | None = None) -> str | None:
+    """The course asked for: ``explicit``, else $GRADER_COURSE; None means the built-in one."""
+    if explicit is not None and str(explicit) != "":
+        return str(explicit)
+    return os.environ.get(COURSE_ENV) or None

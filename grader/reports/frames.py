@@ -24,18 +24,20 @@ from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS, counted_rows
 
 
 def tables(
-    gradebook: Gradebook, assignment: str | None = None
+    gradebook: Gradebook, assignment: str | None = None, *, course: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(scores, checks): one row per (student, assignment), and one per check of those runs."""
-    runs = _current_runs(gradebook, assignment)
+    """(scores, checks): one row per (student, assignment), and one per check of those runs,
+    of ``course`` (a course's name; None: every run, for a gradebook of one course)."""
+    runs = _current_runs(gradebook, course, assignment)
     checks = _checks(gradebook, runs)
-    overrides = _overrides(gradebook, assignment)
+    overrides = _overrides(gradebook, course, assignment)
     checks = _override_checks(checks, overrides)
     scores = _scores(runs, checks, overrides)
     return scores, checks
 
 
-def _current_runs(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
+def _current_runs(gradebook: Gradebook, course: str | None,
+                  assignment: str | None) -> pd.DataFrame:
     query = (
         select(
             StudentRow.name.label("student"), SubmissionRow.assignment, RunRow.score,
@@ -45,6 +47,8 @@ def _current_runs(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
         )
         .join(RunRow.submission).join(SubmissionRow.student).join(RunRow.assignment)
     )
+    if course is not None:
+        query = query.where(SubmissionRow.course == course)
     if assignment is not None:
         query = query.where(SubmissionRow.assignment == assignment)
     runs = _frame(gradebook, query)
@@ -70,12 +74,14 @@ def _checks(gradebook: Gradebook, runs: pd.DataFrame) -> pd.DataFrame:
     return rows[list(CHECK_COLUMNS)].reset_index(drop=True)
 
 
-def _overrides(gradebook: Gradebook, assignment: str | None) -> pd.DataFrame:
+def _overrides(gradebook: Gradebook, course: str | None, assignment: str | None) -> pd.DataFrame:
     """The newest override per (student, assignment, check); check_id "" is the whole score."""
     query = select(
         StudentRow.name.label("student"), OverrideRow.assignment, OverrideRow.check_id,
         OverrideRow.points, OverrideRow.id,
     ).join(OverrideRow.student)
+    if course is not None:
+        query = query.where(OverrideRow.course == course)
     if assignment is not None:
         query = query.where(OverrideRow.assignment == assignment)
     rows = _frame(gradebook, query)

@@ -1,0 +1,174 @@
+"""course.toml: the course's name and, per assignment, what this term changes.
+
+```toml
+name = "my-course"
+
+[huber]                                  # the assignment folder's name
+title = "Huber loss"
+deadline = 2026-10-01T23:59:00+02:00     # ISO 8601 with a time zone
+late_until = 2026-10-04T23:59:00+02:00
+late_penalty = 0.1                       # a fraction of the score per day late
+points_scale = 0.5                       # every check's points times this
+hidden_checks = ["huber_matches"]        # hidden from students this term
+reference = "../answers/huber.py"        # default: the folder's reference.py
+template = ["../starter/huber.py"]       # default: the folder's template/
+```
+
+A key this file does not know is an error naming the key and the file: a typo must not
+silently do nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from grader.outcomes import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FILE = "course.toml"
+
+
+class CourseError(UsageError):
+    """A course that cannot be used as asked: the message names the course and the file."""
+
+
+@dataclass(frozen=True)
+class AssignmentSettings:
+    """One assignment's table in course.toml; every field is optional there."""
+
+    title: str | None = None
+    deadline: datetime | None = None
+    late_until: datetime | None = None
+    late_penalty: float = 0.0
+    points_scale: float = 1.0
+    hidden_checks: tuple[str, ...] = ()
+    reference: Path | None = None
+    template: tuple[Path, ...] | None = None
+    table: dict = field(default_factory=dict)  # as written: part of the assignment's version
+
+
+@dataclass(frozen=True)
+class CourseSettings:
+    name: str
+    title: str
+    assignments: dict[str, AssignmentSettings]
+
+    def of(self, assignment: str) -> AssignmentSettings:
+        return self.assignments.get(assignment, AssignmentSettings())
+
+
+_COURSE_KEYS = {"name", "title"}
+_KEYS = {"title", "deadline", "late_until", "late_penalty", "points_scale", "hidden_checks",
+         "reference", "template"}
+
+
+def read(folder: Path) -> CourseSettings:
+    """The settings of the course in ``folder``; CourseError names what is wrong."""
+    path = folder / FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CourseError(f"{folder} is not a course: it has no {FILE}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise CourseError(f"{path}: {err}") from None
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise CourseError(f"{path}: needs a name (name = \"my-course\")")
+    unknown = [k for k, v in data.items() if not isinstance(v, dict) and k not in _COURSE_KEYS]
+    if unknown:
+        raise CourseError(f"{path}: unknown key {unknown[0]!r} (known: name, title, and one "
+                          "[table] per assignment)")
+    assignments = {k: _assignment(path, k, v, folder) for k, v in data.items()
+                   if isinstance(v, dict)}
+    return CourseSettings(name.strip(), str(data.get("title", name)), assignments)
+
+
+def _assignment(path: Path, name: str, table: dict, folder: Path) -> AssignmentSettings:
+    where = f"{path}: [{name}]"
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise CourseError(f"{where}: unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(_KEYS))})")
+    if not (folder / name / "__init__.py").is_file():
+        raise CourseError(f"{where}: there is no assignment folder {name}/ with an __init__.py")
+    settings = AssignmentSettings(
+        title=_typed(where, table, "title", str),
+        deadline=_moment(where, table, "deadline"),
+        late_until=_moment(where, table, "late_until"),
+        late_penalty=float(_typed(where, table, "late_penalty", (int, float)) or 0.0),
+        points_scale=float(_typed(where, table, "points_scale", (int, float)) or 1.0),
+        hidden_checks=tuple(_strings(where, table, "hidden_checks") or ()),
+        reference=_file(where, folder / name, _typed(where, table, "reference", str)),
+        template=_templates(where, folder / name, table),
+        table=table,
+    )
+    if not 0 <= settings.late_penalty <= 1:
+        raise CourseError(f"{where}: late_penalty is a fraction per day, from 0 to 1")
+    if "points_scale" in table and settings.points_scale <= 0:
+        raise CourseError(f"{where}: points_scale must be positive")
+    if settings.late_until and not settings.deadline:
+        raise CourseError(f"{where}: late_until needs a deadline")
+    if settings.late_until and settings.deadline and settings.late_until < settings.deadline:
+        raise CourseError(f"{where}: late_until is before the deadline")
+    return settings
+
+
+def _typed(where: str, table: dict, key: str, kind):
+    value = table.get(key)
+    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        raise CourseError(f"{where}: {key} = {value!r} is not a {_kind(kind)}")
+    return value
+
+
+def _kind(kind) -> str:
+    return "string" if kind is str else "number"
+
+
+def _strings(where: str, table: dict, key: str) -> list[str] | None:
+    value = table.get(key)
+    if isinstance(value, str):
+        value = [value]
+    if value is not None and not (isinstance(value, list)
+                                  and all(isinstance(v, str) for v in value)):
+        raise CourseError(f"{where}: {key} is a list of strings")
+    return value
+
+
+def _moment(where: str, table: dict, key: str) -> datetime | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise CourseError(f"{where}: {key} = {value!r} is not ISO 8601") from None
+    if not isinstance(value, datetime):
+        raise CourseError(f"{where}: {key} is a date and time (2026-10-01T23:59:00+02:00)")
+    if value.tzinfo is None:
+        raise CourseError(f"{where}: {key} = {value.isoformat()} needs a time zone "
+                          "(+02:00, or Z for UTC)")
+    return value
+
+
+def _file(where: str, folder: Path, name: str | None) -> Path | None:
+    if name is None:
+        return None
+    path = (folder / name).resolve()
+    if not path.is_file():
+        raise CourseError(f"{where}: {name} is not a file (relative to {folder})")
+    return path
+
+
+def _templates(where: str, folder: Path, table: dict) -> tuple[Path, ...] | None:
+    names = _strings(where, table, "template")
+    if names is None:
+        return None
+    return tuple(_file(where, folder, name) for name in names)
