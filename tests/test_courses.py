@@ -282,6 +282,11 @@ def test_two_courses_share_a_gradebook_without_mixing(two_courses, tmp_path):
         table = pd.read_csv(out)
         scores[name] = dict(zip(table["student"], table["score"], strict=True))
     assert scores == {"alpha": {"ann": 2.0, "bob": 0.0}, "beta": {"ann": 0.0, "bob": 2.0}}
+    fed = cli("feedback", "--db", db, "--course", "beta", "--student", "ann", "-o",
+              str(tmp_path / "feedback"))
+    assert fed.exit_code == 0, fed.output
+    (page,) = (tmp_path / "feedback").rglob("*.md")
+    assert "**Score: 0 / 2 (0.0%)**" in page.read_text()  # ann's double is beta's failure
     # a course may also be named as the gradebook knows it; an override stays in its course
     moved = cli("override", "bob", "-a", "hw1", "--points", "1.5", "--by", "ta", "--reason",
                 "partial", "--db", db, "--course", "alpha")
