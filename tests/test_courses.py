@@ -16,12 +16,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from grader import api
 from grader.authoring.assignment import Assignment, AssignmentError
 from grader.cli import main
 from grader.courses.course import open_course
 from grader.courses.settings import CourseError
+from grader.gradebook import Gradebook
+from grader.gradebook.models import AssignmentRow, RunRow
 from grader.grading.validation import validate_course
 from grader.outcomes import Outcome
 
@@ -272,6 +275,11 @@ def test_two_courses_share_a_gradebook_without_mixing(two_courses, tmp_path):
                    "--device", "cpu")
         assert done.exit_code == 0, done.output
         assert "2 graded" in done.stdout
+    with Gradebook(db) as book, book.session() as session:
+        recorded = session.execute(select(AssignmentRow.course, RunRow.course_version)
+                                   .join(RunRow.assignment)).all()
+    assert {(c, v) for c, v in recorded} == {
+        (course.name, course.version) for course in map(open_course, two_courses)}
     mixed = cli("report", "--db", db, "-o", str(tmp_path / "all.csv"))
     assert mixed.exit_code == 2
     assert "holds several courses (alpha, beta): choose one with --course" in mixed.stderr

@@ -23,6 +23,7 @@ from grader.outcomes import Category
 
 __all__ = ["Assignment", "AssignmentError", "Check"]
 
+
 @dataclass(frozen=True)
 class Check:
     id: str

@@ -50,6 +50,7 @@ class BatchSummary:
     assignment: str
     version: str
     course: str = ""
+    course_version: str = ""  # the whole course's, recorded with each run
     found: int = 0
     skipped: int = 0  # already graded at this version, same content
     outcomes: list[Graded] = field(default_factory=list)
@@ -99,12 +100,13 @@ def run_batch(
         settings = _settings(options, isolation, gradebook, Path(root))
         with executor(settings, options.jobs) as pool:
             pool.start(len(found))  # slots import torch while this process does the same
+            from grader.courses.course import open_course
             from grader.grading.catalog import load
 
             assignment = load(options.assignment, course=settings.course,
                               data_root=options.data_root)
             summary = BatchSummary(assignment.name, assignment.version, assignment.course,
-                                   found=len(found))
+                                   open_course(settings.course).version, found=len(found))
             done = set() if options.regrade else gradebook.graded(
                 assignment.course, assignment.name, assignment.version)
             pending = [s for s in found if (s.student, s.content_hash) not in done]
@@ -221,7 +223,7 @@ class _Store:
         recorded = self.gradebook.record(NewRun(
             student=submission.student, course=self.assignment.course,
             assignment=self.assignment.name, version=self.summary.version,
-            title=self.assignment.title,
+            title=self.assignment.title, course_version=self.summary.course_version,
             content_hash=submission.content_hash, path=str(submission.source),
             submitted_at=submission.submitted_at, status=status, started_at=started,
             finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,
