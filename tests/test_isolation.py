@@ -1279,3 +1279,43 @@ def test_junk_files_give_results_not_an_exception(arena, junk):
 
 def test_the_grader_still_gives_full_marks_at_the_end(arena, reference_folder):
     assert_grader_goes_on(arena, reference_folder)
+
+
+# --- inodes (issue 20, item 10) --------------------------------------------------------------
+
+INODES = """
+import os
+
+
+def normal_equation(X, y):
+    made = 0
+    try:
+        while made < 500_000:  # empty files: kernel memory that no rlimit counts
+            open(f"empty{made}", "w").close()
+            made += 1
+    except OSError as err:
+        raise RuntimeError(f"inodes: {made} made, then errno {err.errno}")
+    raise RuntimeError(f"inodes: {made} made, no limit")
+"""
+
+
+def test_files_made_in_scratch_are_capped_by_count(arena, reference_folder):
+    result = arena.grade(arena.replace(INODES))
+    check = target_check(result)
+    assert check.status is Outcome.ERROR
+    found = re.search(r"inodes: (\d+) made, then errno 28", check.message)  # ENOSPC
+    assert found, check.message
+    cap = sandbox.Isolation.scratch_inodes + sandbox.Isolation.submission_files + 8
+    assert sandbox.Isolation.scratch_inodes // 2 < int(found[1]) <= cap
+    assert_others_pass(result)
+    assert_grader_goes_on(arena, reference_folder)
+
+
+def test_a_submission_of_too_many_files_is_refused_with_the_count(arena):
+    folder = arena.make_submission({LINREG_FILE: arena.reference_source})
+    for i in range(sandbox.Isolation.submission_files):
+        (folder / f"note{i}.txt").touch()
+    result = arena.grade(folder)
+    assert {c.status for c in counted(result)} == {Outcome.ERROR}
+    limit = sandbox.Isolation.submission_files
+    assert all(f"the limit is {limit}" in c.message for c in counted(result))

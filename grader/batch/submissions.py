@@ -25,6 +25,7 @@ from grader.outcomes import GraderError, UsageError
 from grader.runner.sandbox import Isolation
 
 MAX_BYTES = Isolation.submission_bytes  # 32 MiB, the sandbox's room for its copy of a submission
+MAX_FILES = Isolation.submission_files  # and the files it has room for
 CHUNK = 2**16
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # NONBLOCK: a FIFO won't hang
@@ -63,7 +64,7 @@ class _Refused(GraderError):
 
 
 def discover(
-    root: Path, unpack_to: Path, *, max_bytes: int = MAX_BYTES, max_files: int = 2000
+    root: Path, unpack_to: Path, *, max_bytes: int = MAX_BYTES, max_files: int = MAX_FILES
 ) -> list[Submission]:
     """Every submission under root, sorted by student.
 

@@ -33,6 +33,7 @@ from grader.runner.worker import Child, ChildDied, ChildTimeout, Limits, Worker,
 
 MAX_SOURCE_BYTES = 1 * 2**20
 MAX_SUBMISSION_BYTES = Isolation.submission_bytes  # the folder, copied into the box
+MAX_SUBMISSION_FILES = Isolation.submission_files  # its files and folders, likewise
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,13 @@ class Session:
             return Unavailable(Outcome.ERROR, f"{name} must be a regular file, not a link")
         if not path.exists():
             return Unavailable(Outcome.MISSING, f"{name} not found in the submission")
-        total = _folder_bytes(self.submission)
+        total, entries = _folder_size(self.submission)
+        if entries > MAX_SUBMISSION_FILES:
+            return Unavailable(
+                Outcome.ERROR,
+                f"the submission folder holds {entries} files and folders; the limit is "
+                f"{MAX_SUBMISSION_FILES} (leave data sets and environments out)",
+            )
         if total > MAX_SUBMISSION_BYTES:
             return Unavailable(
                 Outcome.ERROR,
@@ -187,10 +194,12 @@ class Session:
         return self._child
 
 
-def _folder_bytes(folder: Path) -> int:
-    """The size of the regular files in ``folder``, links not followed."""
-    total = 0
-    for root, _, files in os.walk(folder):
+def _folder_size(folder: Path) -> tuple[int, int]:
+    """The size of the regular files in ``folder``, links not followed, and how many entries
+    (files, folders, links) it holds."""
+    total = entries = 0
+    for root, folders, files in os.walk(folder):
+        entries += len(folders) + len(files)
         for name in files:
             try:
                 info = os.lstat(os.path.join(root, name))
@@ -198,7 +207,7 @@ def _folder_bytes(folder: Path) -> int:
                 continue
             if stat.S_ISREG(info.st_mode):
                 total += info.st_size
-    return total
+    return total, entries
 
 
 def _problem(function: str, error: dict) -> StudentProblem:

@@ -16,6 +16,7 @@ This module does not import torch; ``support()`` tells what this machine allows.
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
 import json
 import os
@@ -56,14 +57,19 @@ class Isolation:
         uid: the slot's unprivileged uid (and gid), strict only.
         hide: folders replaced by an empty tmpfs in the child's view (secrets).
         scratch_bytes: what student code may write in ``work``.
+        scratch_inodes: how many files and folders it may make there: each costs the host
+            kernel memory that no rlimit counts.
         submission_bytes: room for the copy of the submission.
+        submission_files: the most files and folders a submission may hold.
     """
 
     level: str = "basic"
     uid: int | None = None
     hide: tuple[str, ...] = ()
     scratch_bytes: int = 64 * 2**20
+    scratch_inodes: int = 10_000
     submission_bytes: int = 32 * 2**20  # the parent refuses larger submission folders
+    submission_files: int = 2_000  # likewise
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,15 +122,32 @@ def _try_each() -> dict[str, str]:
         _unshare(_NAMESPACES)
         parts["namespaces (mount, pid, net, ipc, uts)"] = ""
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
-        _mount("tmpfs", tempfile.gettempdir(), "tmpfs", MS_NOSUID | MS_NODEV, "size=64k")
+        _mount("tmpfs", tempfile.gettempdir(), "tmpfs", MS_NOSUID | MS_NODEV,
+               f"size=64k,nr_inodes={_PROBE_INODES}")
         parts["private mounts"] = ""
+        parts[INODE_CAP] = _inode_cap_holds(Path(tempfile.gettempdir()))
     except OSError as err:
         parts.setdefault("namespaces (mount, pid, net, ipc, uts)", str(err))
         parts.setdefault("private mounts", "needs the namespaces")
+        parts.setdefault(INODE_CAP, "needs private mounts")
     version = landlock.abi()
     parts["Landlock (ABI 4+, for TCP)"] = "" if version >= 4 else (
         f"ABI {version}" if version else "not in this kernel")
     return parts
+
+
+INODE_CAP = "inode cap on scratch (tmpfs nr_inodes)"
+_PROBE_INODES = 8
+
+
+def _inode_cap_holds(folder: Path) -> str:
+    """'' when a tmpfs mounted with nr_inodes refuses the file past its cap, else why not."""
+    for made in range(_PROBE_INODES + 1):
+        try:
+            (folder / f"f{made}").touch()
+        except OSError as err:
+            return "" if err.errno == errno.ENOSPC else f"{err.strerror} after {made} files"
+    return f"{_PROBE_INODES + 1} files made on a tmpfs capped at {_PROBE_INODES} inodes"
 
 
 def claim_uid() -> tuple[int, int]:
@@ -177,7 +200,9 @@ def enter(isolation: Isolation, submission: Path, scratch: Path) -> tuple[Path, 
     box = scratch
     os.makedirs(box, exist_ok=True)
     size = isolation.scratch_bytes + isolation.submission_bytes
-    _mount("tmpfs", str(box), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0755")
+    inodes = isolation.scratch_inodes + isolation.submission_files + 8  # the box's own folders
+    _mount("tmpfs", str(box), "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={size},nr_inodes={inodes},mode=0755")
     # A copy, not a bind: readable by the slot's uid whatever the originals' modes, owned by
     # root so it cannot be changed, and the very files the parent read.
     _copy_tree(original, box / "submission")
