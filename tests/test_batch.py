@@ -302,3 +302,26 @@ def test_a_zip_submission_cannot_read_the_class(tmp_path, data_root):
         assert not seen.empty and all("seen: []" in m for m in seen["message"]), seen["message"]
     finally:
         shutil.rmtree(top)
+
+
+def test_a_folder_name_that_is_not_utf8_is_an_error_run_and_the_rest_are_graded(tmp_path,
+                                                                                data_root):
+    """Issue 20, item 5: one such name used to stop the batch and store nothing, every time."""
+    root = tmp_path / "class"
+    for name in (b"ada", b"bad\xff\xfename"):
+        folder = os.path.join(os.fsencode(root), name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, os.fsencode(LINREG_FILE)), "w") as f:
+            f.write(REFERENCE)
+    db = tmp_path / "grades.db"
+    with Gradebook(f"sqlite:///{db}") as book:
+        summary = run_batch(root, book, Options("linreg", jobs=1, device="cpu",
+                                                data_root=data_root))
+        again = run_batch(root, book, Options("linreg", jobs=1, device="cpu",
+                                              data_root=data_root))
+    assert (summary.count(RunStatus.GRADED), summary.count(RunStatus.ERROR)) == (1, 1)
+    assert again.skipped == 2  # the error run is kept: the next batch does not redo it
+    scores = scores_of(db)
+    assert scores.loc["ada", "score"] == scores.loc["ada", "max_score"] > 0
+    assert scores.loc["bad\\xff\\xfename", "status"] == "error"
+    assert "bad\\xff\\xfename is not a valid UTF-8 name" in scores.loc["bad\\xff\\xfename", "error"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grader import options as defaults
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
-from grader.batch.submissions import Submission, SubmissionsError, discover
+from grader.batch.submissions import Submission, SubmissionsError, discover, readable
 from grader.gradebook import Gradebook, NewRun
 from grader.outcomes import Interrupted, RunStatus, SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
@@ -224,7 +224,7 @@ class _Store:
             student=submission.student, course=self.assignment.course,
             assignment=self.assignment.name, version=self.summary.version,
             title=self.assignment.title, course_version=self.summary.course_version,
-            content_hash=submission.content_hash, path=str(submission.source),
+            content_hash=submission.content_hash, path=readable(str(submission.source)),
             submitted_at=submission.submitted_at, status=status, started_at=started,
             finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,
             isolation=self.settings.isolation,

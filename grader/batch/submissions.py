@@ -110,6 +110,11 @@ class _Finder:
         group = sorted(group, key=lambda e: (not e.is_dir(follow_symlinks=False), e.name))
         source = Path(group[0].path)
         try:
+            if readable(student) != student:  # bytes that are not UTF-8: no database takes them
+                problem = (f"{_show(readable(group[0].name))} is not a valid UTF-8 name; rename "
+                           "it and grade it again")
+                return Submission(readable(student), source, None, _raw_hash(source), None,
+                                  problem)
             return self._classify(student, source, group)
         except OSError as err:  # a file replaced while we look, a path too long: not the batch
             problem = f"{_show(source.name)} could not be read: {err.strerror or err}"
@@ -349,6 +354,13 @@ def _sha256(data: bytes) -> str:
 def _newest(files: list[_File]) -> datetime | None:
     newest = max((f.mtime for f in files), default=None)
     return None if newest is None else datetime.fromtimestamp(newest, tz=timezone.utc)
+
+
+def readable(name: str) -> str:
+    """``name`` as text every database, file and terminal takes: bytes that are not UTF-8
+    (which the file system hands over as surrogates) become ``\\xff``, a form that says
+    which bytes they were."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _show(name: str) -> str:
