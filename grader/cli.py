@@ -69,7 +69,7 @@ def main() -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    click.echo(f"WARNING: {message}", err=True)
+    click.echo(f"WARNING: {printable(str(message))}", err=True)  # may quote a student's name
 
 
 ASSIGNMENT = click.option("--assignment", "-a", required=True,

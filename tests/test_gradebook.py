@@ -155,3 +155,30 @@ def test_grader_db_names_the_default_gradebook(tmp_path, monkeypatch):
     with Gradebook() as gradebook:
         gradebook.record(run())
     assert (tmp_path / "env.db").is_file()
+
+
+def test_a_gradebook_locked_by_another_program_is_waited_for_and_nothing_is_lost(
+    tmp_path, monkeypatch
+):
+    """Issue 20, item 6: a lock held past the busy timeout used to lose the batch's results."""
+    import threading
+
+    from grader.gradebook import store
+
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)  # read when the gradebook opens
+    path = tmp_path / "grades.db"
+    with Gradebook(f"sqlite:///{path}") as book:
+        # a TA's database browser, released from the timer's thread
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        release = threading.Timer(1.5, lambda: other.execute("ROLLBACK"))
+        release.start()
+        try:
+            with pytest.warns(store.GradebookBusy, match="locked by another program") as seen:
+                recorded = book.record(run("alice", "h1", check("a", Outcome.PASSED)))
+        finally:
+            release.join()
+            other.close()
+        assert recorded.stored and len(seen) >= 2  # it warned, and waited past one timeout
+        scores, _ = tables(book)
+    assert scores.set_index("student").loc["alice", "score"] == 2.0

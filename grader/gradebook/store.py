@@ -10,6 +10,8 @@ submission at the same assignment version.
 from __future__ import annotations
 
 import os
+import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +20,13 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader import options
@@ -48,6 +56,10 @@ BY_LENGTH = OverrideRow.__table__.c.by.type.length  # who set an override: the c
 
 class GradebookError(UsageError):
     """The database cannot be opened or a request names something it does not hold."""
+
+
+class GradebookBusy(UserWarning):
+    """Another program holds the gradebook's write lock; the run waits, kept, until it is free."""
 
 
 def database_url(url: str | None = None) -> str:
@@ -187,10 +199,28 @@ class Gradebook:
         row (SELECT ... FOR UPDATE), and a submission two writers add at once is added by one,
         the other retrying after the unique constraint refuses it.
 
+        A gradebook locked by another program (a TA's database browser holding a write) past
+        the busy timeout is waited for, with a GradebookBusy warning each time, for as long as
+        it takes: a graded run is never thrown away for it.
+
         Returns:
             The run's id, with ``stored`` False when it was skipped (the id is then the
             newest finished run's).
         """
+        waiting_since = time.monotonic()
+        while True:
+            try:
+                return self._record_retrying_races(new)
+            except OperationalError as err:
+                if "database is locked" not in str(err.orig):
+                    raise
+                waited = time.monotonic() - waiting_since
+                warnings.warn(f"the gradebook {self.url} has been locked by another program for "
+                              f"{waited:.0f} s; waiting to store {new.student}'s run, which is "
+                              "kept until then (Ctrl-C gives up: the next batch regrades it)",
+                              GradebookBusy, stacklevel=2)
+
+    def _record_retrying_races(self, new: NewRun) -> Recorded:
         attempts = 3  # a second writer may create the same student first
         for attempt in range(1, attempts + 1):
             try:
