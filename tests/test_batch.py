@@ -325,3 +325,21 @@ def test_a_folder_name_that_is_not_utf8_is_an_error_run_and_the_rest_are_graded(
     assert scores.loc["ada", "score"] == scores.loc["ada", "max_score"] > 0
     assert scores.loc["bad\\xff\\xfename", "status"] == "error"
     assert "bad\\xff\\xfename is not a valid UTF-8 name" in scores.loc["bad\\xff\\xfename", "error"]
+
+
+def test_one_ctrl_c_waits_for_the_run_to_be_stored_and_a_second_gives_up_at_once():
+    """The store waits out a locked gradebook; a second Ctrl-C must still get the TA out."""
+    from grader.batch.run import _uninterrupted
+
+    stored = []
+    with pytest.raises(KeyboardInterrupt):
+        with _uninterrupted():
+            os.kill(os.getpid(), signal.SIGINT)
+            stored.append("run")  # the first Ctrl-C is held until the block ends
+    assert stored == ["run"]
+    with pytest.raises(KeyboardInterrupt):
+        with _uninterrupted():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            stored.append("never")  # the second is raised where it lands
+    assert stored == ["run"]

@@ -158,12 +158,19 @@ def grade_class(
 @contextmanager
 def _uninterrupted() -> Iterator[None]:
     """Hold a Ctrl-C (SIGINT) until the block ends, then raise it, so that a run is stored and
-    counted whole. Signals reach the main thread only; elsewhere this does nothing."""
+    counted whole; a second Ctrl-C raises at once (the gradebook may be locked for good).
+    Signals reach the main thread only; elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+
+    def hold(signum, frame) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
     try:
         yield
     finally:

@@ -217,7 +217,7 @@ class Gradebook:
                 waited = time.monotonic() - waiting_since
                 warnings.warn(f"the gradebook {self.url} has been locked by another program for "
                               f"{waited:.0f} s; waiting to store {new.student}'s run, which is "
-                              "kept until then (Ctrl-C gives up: the next batch regrades it)",
+                              "kept until then (Ctrl-C twice gives up: the next batch regrades it)",
                               GradebookBusy, stacklevel=2)
 
     def _record_retrying_races(self, new: NewRun) -> Recorded:
