@@ -268,7 +268,7 @@ def assignments(course) -> None:
         click.echo(terminal.assignment(a))
         click.echo()
     for name, reason in sorted(opened.broken.items()):
-        click.echo(f"{name}: BROKEN, not graded: {printable(reason)}")
+        click.echo(f"{name}: BROKEN, not graded: {printable(str(reason))}")
     sys.exit(ExitCode.FAILED if opened.broken else ExitCode.OK)
 
 

@@ -69,15 +69,20 @@ _KEYS = {"title", "deadline", "late_until", "late_penalty", "points_scale", "hid
          "reference", "template"}
 
 
+def read_toml(path: Path) -> dict:
+    """A course's TOML file (course.toml, a mistake's expect.toml); CourseError says why not."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise CourseError(f"{path}: {err}") from None
+
+
 def read(folder: Path) -> CourseSettings:
     """The settings of the course in ``folder``; CourseError names what is wrong."""
     path = folder / FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CourseError(f"{folder} is not a course: it has no {FILE}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise CourseError(f"{path}: {err}") from None
+    if not path.is_file():
+        raise CourseError(f"{folder} is not a course: it has no {FILE}")
+    data = read_toml(path)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise CourseError(f"{path}: needs a name (name = \"my-course\")")
