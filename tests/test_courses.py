@@ -134,10 +134,12 @@ def test_course_toml_changes_titles_points_and_hidden_checks(tmp_path):
         points_scale = 0.5
         hidden_checks = ["double_matches_the_reference"]
         deadline = 2026-10-01T23:59:00+02:00
+        time_budget = 12.5
         """)
     course = open_course(folder)
     (check,) = course.get("hw1").checks
     assert course.get("hw1").title == "Doubling, this term"
+    assert course.get("hw1").time_budget == 12.5
     assert (check.points, check.hidden) == (1.0, True)
     assert course.settings.of("hw1").deadline.utcoffset().total_seconds() == 7200
 
@@ -166,6 +168,8 @@ def test_course_toml_may_put_the_reference_and_template_elsewhere(tmp_path):
     ("[hw1]\ndeadline = 2026-10-01T23:59:00\n", "deadline = 2026-10-01T23:59:00 needs a time zone"),
     ("[hw9]\ntitle = 'x'\n", "[hw9]: there is no assignment folder hw9/"),
     ("[hw1]\nlate_penalty = 2\n", "late_penalty is a fraction per day"),
+    ("[hw1]\ntime_budget = 0\n", "time_budget is in seconds and must be positive"),
+    ("[hw1]\ntime_budget = '1 min'\n", "time_budget = '1 min' is not a number"),
 ])
 def test_a_mistyped_course_toml_is_an_error_naming_the_file_and_key(tmp_path, toml, message):
     folder = write_course(tmp_path / "c", "c", {"hw1": hw()}, toml)

@@ -3,10 +3,7 @@
 Built with the public API alone (grader.authoring): docs/writing-assignments.md walks through it.
 """
 
-from grader.authoring import Assignment
-
-# Deriving is the exercise: no autograd in any form for the derivative functions.
-AUTOGRAD = ("torch.autograd", "torch.func", "functorch", "torch.Tensor.backward")
+from grader.authoring import Assignment, banned
 
 assignment = Assignment(
     name="gradients",
@@ -27,29 +24,17 @@ assignment = Assignment(
     probes=(".probes",),
     standins=".standins",
     banned={
-        "sigmoid": (
-            "torch.sigmoid",
-            "torch.special.expit",
-            "torch.nn.functional.sigmoid",
-            "torch.Tensor.sigmoid",
-            "torch.nn.Sigmoid",
-        ),
-        "sigmoid_grad": AUTOGRAD,
-        "tanh_grad": AUTOGRAD,
-        "relu_grad": AUTOGRAD,
-        "softmax_jacobian": AUTOGRAD,
-        "softmax_cross_entropy_grad": AUTOGRAD,
-        "squared_loss_grad": AUTOGRAD,
-        "real_softmax": (
-            "torch.logaddexp",
-            "torch.logsumexp",
-            "torch.special.logsumexp",
-            "torch.nn.functional.softplus",
-            "torch.Tensor.logaddexp",
-            "torch.Tensor.logsumexp",
-        ),
-        "adagrad_update": ("torch.optim",),
-        "momentum_update": ("torch.optim",),
+        "sigmoid": banned.SIGMOID,
+        # deriving is the exercise: no autograd in any form for the derivative functions
+        "sigmoid_grad": banned.AUTOGRAD,
+        "tanh_grad": banned.AUTOGRAD,
+        "relu_grad": banned.AUTOGRAD,
+        "softmax_jacobian": banned.AUTOGRAD,
+        "softmax_cross_entropy_grad": banned.AUTOGRAD,
+        "squared_loss_grad": banned.AUTOGRAD,
+        "real_softmax": banned.LOGSUMEXP,
+        "adagrad_update": banned.OPTIM,
+        "momentum_update": banned.OPTIM,
     },
 )
 

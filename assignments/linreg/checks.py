@@ -305,7 +305,16 @@ def sgd_zeroes_the_gradients(student, ref):
                  "call param.grad.zero_() after updating: backward adds to .grad")
 
 
-add_from_scratch_check(assignment, "sgd", points=1)
+def _sgd_sample() -> tuple[list[torch.Tensor], float, int]:
+    """Parameters with gradients, as in training. The wire does not carry ``.grad``: the traced
+    run in the child gives such parameters gradients of its own."""
+    params = [torch.randn(3, 1, requires_grad=True), torch.zeros(1, requires_grad=True)]
+    for param in params:
+        param.grad = torch.randn_like(param)
+    return params, 0.1, 4
+
+
+add_from_scratch_check(assignment, "sgd", points=1, sample=_sgd_sample)
 
 
 # --- train_linreg --------------------------------------------------------------------------

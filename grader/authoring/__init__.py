@@ -5,6 +5,7 @@ walks through one. What is not listed here is internal and may change. Built on 
 probes, numeric and outcomes; it never imports grading, so checks cannot reach a worker.
 """
 
+from grader.authoring import banned
 from grader.authoring.assignment import Assignment
 from grader.authoring.common_checks import (
     add_device_check,
@@ -36,6 +37,7 @@ from grader.runner.probes import ProbeEnv
 
 __all__ = [
     "Assignment",
+    "banned",
     "Category",
     "Mistake",
     "ProbeEnv",

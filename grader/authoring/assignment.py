@@ -55,6 +55,8 @@ class Assignment:
             the student's own collaborators.
         datasets: public training data the worker preloads (``fashion_mnist_train``).
         banned: for each function, the library calls it may not make (from-scratch rules).
+        time_budget: seconds one submission may take in all, after which its remaining checks
+            time out; None: a few times what the reference takes (course.toml may set it).
 
     Module names starting with a dot are the assignment folder's modules (``.probes``); a name
     with a slash or ending in ``.py`` is a file, relative to the folder, loaded into the
@@ -70,6 +72,7 @@ class Assignment:
     standins: str | None = None
     datasets: tuple[str, ...] = ()
     banned: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    time_budget: float | None = None
     checks: list[Check] = field(default_factory=list)
     # arguments a check runs a function on (add_from_scratch_check's sample): validation runs
     # the stand-ins and the reference on them

@@ -3,16 +3,25 @@
 The analysis runs in the parent on the parsed source, so student code cannot influence it. It
 follows the module's own helper functions (softmax calling ``_normalize`` calling
 ``torch.softmax`` is caught) and import aliases (``import torch.nn.functional as F``). A traced
-run in the child (``Student.trace``) complements it for calls the source hides.
+run in the child (``grader.runner.tracing``) complements it for what the source hides: names
+built at run time, ATen operations reached below torch's Python layer, backward passes, and any
+attempt to switch the trace off. Touching ``torch._C`` breaks every from-scratch rule.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from dataclasses import dataclass
+from functools import lru_cache
+from types import FunctionType, ModuleType
+
+import torch
 
 from grader.numeric.compare import fail
 from grader.outcomes import NotImplementedByStudent, StudentProblem
+from grader.runner.tracing import BACKWARD
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,10 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
     return ".".join([aliases[node.id], *reversed(parts)])
 
 
+# torch's private core: its switches turn the grader's trace off (DisableTorchFunction), so no
+# graded function may touch it, whatever else its exercise allows
+PRIVATE_CORE = "torch._C"
+
 FROM_SCRATCH_HINT = (
     "write {function} from elementary operations; building blocks such as torch.exp, "
     "torch.logsumexp and torch.linalg are allowed"
@@ -145,15 +158,24 @@ def add_from_scratch_check(
             raise NotImplementedByStudent(
                 f"`{function}` is not implemented yet (its body is a stub)"
             )
-        uses = banned_uses(student.source, function, banned)
+        uses = banned_uses(student.source, function, (*banned, PRIVATE_CORE))
+        hiding: list[str] = []
         if not uses and sample is not None:
-            try:
-                traced = set(student.trace(function, *sample()))
-            except NotImplementedByStudent:
-                raise
-            except StudentProblem:  # it crashed on the sample: other checks say so; the source
-                traced = set()  # alone decides this rule
-            uses = [Use(name, 0, function) for name in sorted(traced) if is_banned(name, banned)]
+            found, hiding = _traced(student, function, sample, banned)
+            uses = [Use(name, 0, function) for name in found]
+        if uses and uses[0].name.startswith(PRIVATE_CORE):
+            first = uses[0]
+            fail(
+                f"`{function}` reaches into {first.name} (line {first.line}, in {first.via}), "
+                "torch's private core; graded code may use torch's public API only",
+                hint.format(function=function),
+            )
+        if hiding:
+            fail(
+                f"`{function}` {hiding[0]} while it ran (seen at run time); graded code may not "
+                "hide what it computes from the grader",
+                hint.format(function=function),
+            )
         if uses:
             first = uses[0]
             where = f" (line {first.line}, in {first.via})" if first.line else " (seen at run time)"
@@ -167,6 +189,93 @@ def add_from_scratch_check(
     run.__name__ = f"{function}_is_from_scratch"
     run.__doc__ = f"{function} is written from scratch, without {_short(banned)}."
     assignment.check(function=function, category="rules", points=points)(run)
+
+
+def _traced(student, function: str, sample, banned) -> tuple[list[str], list[str]]:
+    """The banned names the child saw the function run on ``sample``, and how it hid; what
+    the child sent is checked as data."""
+    try:
+        seen = student.trace(function, *sample())
+    except NotImplementedByStudent:
+        raise
+    except StudentProblem:
+        try:
+            student.call(function, *sample())
+        except StudentProblem:  # it crashes on such inputs anyway: other checks say so, and
+            return [], []  # the source alone decides this rule
+        return [], ["crashed only while the grader traces it"]
+    parts = [seen.get(key) if isinstance(seen, dict) else None
+             for key in ("names", "entered", "tampering")]
+    if not all(isinstance(x, list) and all(isinstance(n, str) for n in x) for x in parts):
+        return [], ["returned something other than a trace"]
+    names, entered, hiding = parts
+    return runtime_uses(names, entered, banned), hiding
+
+
+def runtime_uses(names: list[str], entered: list[str], banned: tuple[str, ...]) -> list[str]:
+    """The banned names among what a traced run recorded, named as the student reaches them.
+
+    ``names`` are torch's API as called (``torch.softmax``) and ATen operations
+    (``aten._softmax``); ``entered`` are where the Python-level torch code it entered is defined
+    (``torch.optim.sgd.SGD.step``), which count only under a banned public name
+    (``torch.optim.SGD.step``): ``torch.no_grad`` is defined in torch.autograd, not banned by it.
+    """
+    index = _definitions(banned)
+    found = {*names, *(index[name] for name in entered if name in index)}
+    # the name the student's code used first, then the backward pass, then the ATen operation
+    rank = {BACKWARD: 1}
+    return sorted((name for name in found if is_banned(name, banned)),
+                  key=lambda name: (rank.get(name, 2 if name.startswith("aten.") else 0), name))
+
+
+@lru_cache(maxsize=64)
+def _definitions(banned: tuple[str, ...]) -> dict[str, str]:
+    """Where each Python function under a banned name is defined -> that banned public name."""
+    index: dict[str, str] = {}
+    for name in banned:
+        obj = _resolve(name)
+        if obj is not None:
+            _index(obj, name, index, depth=2)
+    return index
+
+
+def _index(obj: object, public: str, index: dict[str, str], depth: int) -> None:
+    if isinstance(obj, ModuleType):
+        for attr in dir(obj) if depth else ():
+            value = getattr(obj, attr, None)
+            inside = not isinstance(value, ModuleType) or value.__name__.startswith(obj.__name__)
+            # torch.autograd.no_grad is also torch.no_grad: switching grad mode is not the
+            # derivative the ban is about, and its top-level name is not banned
+            exported = getattr(torch, attr, None) is value
+            if not attr.startswith("_") and inside and not exported:
+                _index(value, f"{public}.{attr}", index, depth - 1)
+    elif isinstance(obj, type):
+        for attr, member in vars(obj).items():  # its own methods, not those it inherits
+            function = getattr(member, "__func__", member)  # staticmethod, classmethod
+            if inspect.isfunction(function):
+                index.setdefault(_defined_at(function), f"{public}.{attr}")
+    elif inspect.isfunction(obj):
+        index.setdefault(_defined_at(obj), public)
+
+
+def _defined_at(function: FunctionType) -> str:
+    """The name a traced run records for a call of ``function`` (tracing.definition_name)."""
+    code = function.__code__
+    return f"{function.__module__}.{getattr(code, 'co_qualname', code.co_name)}"
+
+
+def _resolve(dotted: str) -> object | None:
+    """The object a dotted name such as ``torch.optim.SGD`` names, or None (``aten._softmax``)."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for part in parts[i:]:
+            obj = getattr(obj, part, None)
+        return obj
+    return None
 
 
 def is_stub(tree: ast.Module, function: str) -> bool:

@@ -134,13 +134,15 @@ def _assignment(course: Course, name: str) -> Assignment:
 
 
 def _apply(assignment: Assignment, settings: course_toml.AssignmentSettings, path: Path) -> None:
-    """What course.toml changes this term: the title, the points, hidden checks."""
+    """What course.toml changes this term: the title, the points, hidden checks, the budget."""
     unknown = sorted(set(settings.hidden_checks) - {c.id for c in assignment.checks})
     if unknown:
         raise AssignmentError(f"{path}: [{assignment.name}] hidden_checks names "
                               f"{unknown[0]!r}, which is not a check of {assignment.name}")
     if settings.title:
         assignment.title = settings.title
+    if settings.time_budget is not None:
+        assignment.time_budget = float(settings.time_budget)
     hidden, scale = set(settings.hidden_checks), settings.points_scale
     assignment.replace_checks(lambda c: dataclasses.replace(
         c, points=round(c.points * scale, 6), hidden=c.hidden or c.id in hidden))

@@ -10,6 +10,7 @@ late_until = 2026-10-04T23:59:00+02:00
 late_penalty = 0.1                       # a fraction of the score per day late
 points_scale = 0.5                       # every check's points times this
 hidden_checks = ["huber_matches"]        # hidden from students this term
+time_budget = 60                         # seconds one submission may take in all
 reference = "../answers/huber.py"        # default: the folder's reference.py
 template = ["../starter/huber.py"]       # default: the folder's template/
 ```
@@ -49,6 +50,7 @@ class AssignmentSettings:
     late_penalty: float = 0.0
     points_scale: float = 1.0
     hidden_checks: tuple[str, ...] = ()
+    time_budget: float | None = None  # None: the assignment's own, else measured on the reference
     reference: Path | None = None
     template: tuple[Path, ...] | None = None
     table: dict = field(default_factory=dict)  # as written: part of the assignment's version
@@ -66,7 +68,7 @@ class CourseSettings:
 
 _COURSE_KEYS = {"name", "title"}
 _KEYS = {"title", "deadline", "late_until", "late_penalty", "points_scale", "hidden_checks",
-         "reference", "template"}
+         "time_budget", "reference", "template"}
 
 
 def read_toml(path: Path) -> dict:
@@ -110,6 +112,7 @@ def _assignment(path: Path, name: str, table: dict, folder: Path) -> AssignmentS
         late_penalty=float(_typed(where, table, "late_penalty", (int, float)) or 0.0),
         points_scale=float(_typed(where, table, "points_scale", (int, float)) or 1.0),
         hidden_checks=tuple(_strings(where, table, "hidden_checks") or ()),
+        time_budget=_typed(where, table, "time_budget", (int, float)),
         reference=_file(where, folder / name, _typed(where, table, "reference", str)),
         template=_templates(where, folder / name, table),
         table=table,
@@ -118,6 +121,8 @@ def _assignment(path: Path, name: str, table: dict, folder: Path) -> AssignmentS
         raise CourseError(f"{where}: late_penalty is a fraction per day, from 0 to 1")
     if "points_scale" in table and settings.points_scale <= 0:
         raise CourseError(f"{where}: points_scale must be positive")
+    if settings.time_budget is not None and settings.time_budget <= 0:
+        raise CourseError(f"{where}: time_budget is in seconds and must be positive")
     if settings.late_until and not settings.deadline:
         raise CourseError(f"{where}: late_until needs a deadline")
     if settings.late_until and settings.deadline and settings.late_until < settings.deadline:

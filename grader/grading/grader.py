@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import shutil
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +21,9 @@ from grader.grading.submission import grade
 from grader.outcomes import SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
 from grader.runner.worker import Worker
+
+# What grading each reference took: (course, assignment, version, device) -> seconds.
+_REFERENCE_SECONDS: dict[tuple[str, str, str, str], float] = {}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -97,13 +103,40 @@ class Grader:
             unknown = set(functions) - set(self.assignment.functions)
             if unknown:
                 raise UsageError(f"{self.assignment.name} has no function {sorted(unknown)[0]}")
-        if not self._started:
-            self._worker.start()
-            self._started = True
+        self._start()
         return grade(
             self._worker, self.assignment, folder, device=self.device, seed=self.seed,
             data_root=self.data_root, student=student, functions=functions,
+            budget=self.time_budget(),
         )
+
+    def time_budget(self) -> float:
+        """Seconds one submission may take: the assignment's (or course.toml's) time_budget,
+        else options.TIME_BUDGET_FACTOR times what grading the reference takes here (measured
+        once per assignment version and device in this process), and never less than the floor
+        or the longest check's own timeout."""
+        if self.assignment.time_budget is not None:
+            return self.assignment.time_budget
+        key = (self.assignment.course, self.assignment.name, self.assignment.version,
+               str(self.device))
+        if key not in _REFERENCE_SECONDS:
+            self._start()
+            with tempfile.TemporaryDirectory(prefix="grader-reference-") as scratch:
+                folder = Path(scratch)
+                shutil.copyfile(self.assignment.reference_module().__file__,
+                                folder / self.assignment.student_file)
+                start = time.monotonic()
+                grade(self._worker, self.assignment, folder, device=self.device,
+                      seed=self.seed, data_root=self.data_root, student="reference")
+                _REFERENCE_SECONDS[key] = time.monotonic() - start
+        longest = max((c.timeout for c in self.assignment.checks), default=0.0)
+        return max(options.TIME_BUDGET_FLOOR, longest,
+                   options.TIME_BUDGET_FACTOR * _REFERENCE_SECONDS[key])
+
+    def _start(self) -> None:
+        if not self._started:
+            self._worker.start()
+            self._started = True
 
     @property
     def sandbox_uid(self) -> int | None:

@@ -43,15 +43,26 @@ def grade(
     data_root: Path | None = None,
     student: str | None = None,
     functions: Iterable[str] | None = None,
+    budget: float | None = None,
 ) -> SubmissionResult:
-    """Grade one submission folder on a running worker; never raises for bad student code."""
+    """Grade one submission folder on a running worker; never raises for bad student code.
+
+    ``budget``: seconds the whole submission may take, its import included; the checks left when
+    it runs out time out without running, and a check running then is cut short. None: no
+    budget but each check's own timeout.
+    """
     wanted = set(functions) if functions is not None else None
     checks = [c for c in assignment.checks if wanted is None or c.function in wanted]
     reference = assignment.reference_module()
     results: list[CheckResult] = []
     hung: dict[str, CheckResult] = {}  # function -> the check it first timed out in
+    end = time.monotonic() + budget if budget is not None else None
     with Session(worker, assignment, submission, device=device) as session:
         for check in checks:
+            left = end - time.monotonic() if end is not None else check.timeout
+            if left <= 0:
+                results.append(_over_budget(check, budget))
+                continue
             blocked = _reaches_hung(check, hung, session)
             if blocked is not None:
                 results.append(_not_run(check, blocked))
@@ -59,11 +70,25 @@ def grade(
             if check.function in hung:
                 retry = min(check.timeout, options.RETRY_TIMEOUT)
                 check = dataclasses.replace(check, timeout=retry)
-            result = run_check(check, session, reference, seed, data_root)
+            result = run_check(dataclasses.replace(check, timeout=min(check.timeout, left)),
+                               session, reference, seed, data_root)
+            if result.status is Outcome.TIMEOUT and left < check.timeout:
+                result = dataclasses.replace(result, message=f"{result.message} (the "
+                                             f"submission's time budget of {budget:g} s ran out)")
             if result.status is Outcome.TIMEOUT and session.unavailable(check.function) is None:
                 hung.setdefault(check.function, result)
             results.append(result)
     return SubmissionResult(assignment.name, student or Path(submission).name, tuple(results))
+
+
+def _over_budget(check: Check, budget: float) -> CheckResult:
+    return CheckResult(
+        id=check.id, function=check.function, category=check.category, status=Outcome.TIMEOUT,
+        points=0.0, max_points=check.points, title=check.title,
+        message=f"not run: the submission used up its time budget of {budget:g} s before this "
+                "check; the reference takes a fraction of it, so look for slow or sleeping code",
+        hidden=check.hidden, cause=cause_id(check.function, "time budget used up"),
+    )
 
 
 def _reaches_hung(

@@ -63,8 +63,9 @@ class Student:
         """``{"output": ..., "grads": [...]}``: the output and its cotangent-weighted grads."""
         return self.probe(builtin.vjp, function=function, args=args, wrt=wrt, cotangent=cotangent)
 
-    def trace(self, function: str, *args: Any) -> list[str]:
-        """The torch functions the student's function calls directly on these arguments."""
+    def trace(self, function: str, *args: Any) -> Any:
+        """What the student's function ran on these arguments and how it hid, as the child
+        reported it: ``{"names": [...], "entered": [...], "tampering": [...]}`` (unchecked)."""
         return self.probe(builtin.trace, function=function, args=args)
 
     def probe(self, probe: Callable, *, function: str | None = None, **kwargs: Any) -> Any:

@@ -21,7 +21,8 @@ import torch
 
 from grader.outcomes import GraderError
 from grader.runner import wire
-from grader.runner.probes import ProbeEnv, seed_everything, untraced
+from grader.runner.probes import ProbeEnv, seed_everything
+from grader.runner.tracing import untraced
 
 _MAX_TRACEBACK = 4000  # characters
 

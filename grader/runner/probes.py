@@ -9,16 +9,15 @@ comes from the parent's request. Assignments add their own in ``assignments/<nam
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import torch
-from torch.overrides import TorchFunctionMode
 
 from grader.numeric.gradcheck import numeric_jacobian
+from grader.runner import tracing
 
 
 @dataclass(frozen=True)
@@ -74,53 +73,22 @@ def vjp(
     return {"output": out, "grads": list(grads)}
 
 
-_untraced_depth = 0
+def trace(env: ProbeEnv, args: tuple = (), kwargs: dict | None = None) -> dict:
+    """What the function under test runs, stand-ins aside, and whether it hid anything:
+    ``{"names": [...], "entered": [...], "tampering": [...]}`` (``grader.runner.tracing``)."""
+    found = tracing.traced(env.fn, _with_gradients(args), kwargs)
+    return {"names": sorted(found.names), "entered": sorted(found.entered),
+            "tampering": sorted(found.tampering)}
 
 
-@contextmanager
-def untraced() -> Iterator[None]:
-    """What runs inside is not recorded by ``trace``: the stand-ins a function calls."""
-    global _untraced_depth
-    _untraced_depth += 1
-    try:
-        yield
-    finally:
-        _untraced_depth -= 1
-
-
-class _Recorder(TorchFunctionMode):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if not _untraced_depth:
-            self.names.add(qualified_name(func))
-        return func(*args, **(kwargs or {}))
-
-
-def trace(env: ProbeEnv, args: tuple = (), kwargs: dict | None = None) -> list[str]:
-    """The torch functions and Tensor methods the function under test calls, stand-ins aside."""
-    with _Recorder() as recorder:
-        env.fn(*args, **(kwargs or {}))
-    return sorted(recorder.names)
-
-
-def qualified_name(func: Any) -> str:
-    """``torch.nn.functional.softmax``, ``torch.Tensor.softmax``, ``torch.softmax``..."""
-    name = getattr(func, "__name__", None) or repr(func)
-    owner = getattr(func, "__objclass__", None)  # method descriptors such as Tensor.softmax
-    if isinstance(owner, type) and issubclass(owner, torch._C.TensorBase):
-        return f"torch.Tensor.{name}"
-    qualname = getattr(func, "__qualname__", None) or name
-    module = getattr(func, "__module__", None) or "torch"
-    if qualname.startswith("_VariableFunctionsClass."):  # torch.exp, torch.softmax, ...
-        return f"torch.{name}"
-    if module == "torch._tensor":  # Python-level Tensor methods: Tensor.__rsub__, ...
-        return f"torch.{qualname}"
-    if module.startswith("torch._C"):
-        module = "torch"
-    return f"{module}.{qualname}"
+def _with_gradients(args: tuple) -> tuple:
+    """Parameters handed to a traced function carry a gradient, as they do in training (an
+    ``sgd`` step reads ``p.grad``); the wire carries ``requires_grad`` but not ``.grad``."""
+    for arg in args:
+        for t in arg if isinstance(arg, (list, tuple)) else (arg,):
+            if isinstance(t, torch.Tensor) and t.is_leaf and t.requires_grad and t.grad is None:
+                t.grad = torch.randn_like(t)
+    return args
 
 
 def jacobians(env: ProbeEnv, args: tuple, wrt: int, eps: float = 1e-6) -> dict:

@@ -4,7 +4,7 @@ The built-in linreg's probes and checks, reused by path and run against this fol
 reference and stand-ins; checks.py replaces the checks whose expectation is a convention.
 """
 
-from grader.authoring import Assignment
+from grader.authoring import Assignment, banned
 
 BUILTIN = "../../../../assignments/linreg"
 
@@ -25,13 +25,8 @@ assignment = Assignment(
     probes=(f"{BUILTIN}/probes.py",),
     standins=".standins",
     banned={
-        "sgd": ("torch.optim.SGD", "torch.optim.Optimizer", "torch.optim"),
-        "huber_loss": (
-            "torch.nn.functional.smooth_l1_loss",
-            "torch.nn.functional.huber_loss",
-            "torch.nn.SmoothL1Loss",
-            "torch.nn.HuberLoss",
-        ),
+        "sgd": banned.OPTIM,
+        "huber_loss": banned.HUBER,
     },
 )
 
