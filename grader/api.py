@@ -28,6 +28,7 @@ _ON_FIRST_USE = {
     "grade_class": ("grader.batch.run", "grade_class"),
     "new_course": ("grader.courses.scaffold", "new_course"),
     "validate_course": ("grader.grading.validation", "validate_course"),
+    "describe_intake": ("grader.grading.intake", "describe_intake"),
     "BatchOptions": ("grader.batch.run", "Options"),
 }
 

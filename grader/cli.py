@@ -102,18 +102,26 @@ COURSE = click.option("--course", default=None,
 @click.option("--function", "functions", multiple=True, help="Grade only these functions.")
 @ISOLATION
 @COURSE
+@click.option("--show-intake", is_flag=True,
+              help="First print which cells and statements of a notebook are graded, and why.")
 def check(submission, assignment, as_json, device, data_root, seed, functions, isolation,
-          course) -> None:
-    """Grade one SUBMISSION folder and explain every failed check."""
-    from grader.grading.folders import submission_folder
+          course, show_intake) -> None:
+    """Grade one SUBMISSION (a folder, or one .py or .ipynb file) and explain every failed
+    check."""
+    from grader.grading.folders import submission_path
 
-    submission_folder(submission)  # before anything slow starts
+    submission_path(submission)  # before anything slow starts
     # The worker imports torch on one core while this process imports it on the other.
     worker = Worker()
     worker.launch()
     try:
         from grader import api
         from grader.reports import terminal
+
+        if show_intake:
+            student_file = api.load(assignment, course=course).student_file
+            for line in api.describe_intake(submission, student_file):
+                click.echo(printable(line), err=as_json)
 
         result = api.check_submission(
             submission, assignment, device=device, data_root=data_root, seed=seed,

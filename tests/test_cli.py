@@ -105,13 +105,23 @@ def test_check_on_a_missing_folder_is_a_usage_error(run, tmp_path):
                        f"{missing}: not found")
 
 
-def test_check_on_a_file_is_a_usage_error_like_a_missing_folder(run, reference_folder):
-    # Passing the student's file instead of its folder is the likeliest slip of all.
-    path = reference_folder / LINREG_FILE
+def test_check_on_the_students_file_grades_it_as_its_folder(run, reference_folder):
+    # Passing the student's file instead of its folder is the likeliest slip of all: it works.
+    result = run("check", str(reference_folder / LINREG_FILE), "-a", "linreg", "--json")
+    assert result.exit_code == 0, result.stderr
+    graded = json.loads(result.stdout)
+    assert graded["student"] == LINREG_FILE
+    assert graded["score"] == graded["max_score"]
+
+
+def test_check_on_any_other_file_is_a_usage_error_like_a_missing_folder(run, tmp_path):
+    path = tmp_path / "answers.txt"
+    path.write_text("w = 2")
     result = run("check", str(path), "-a", "linreg")
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1
-    assert result.stderr == f"error: {path}: is a file, not a submission folder\n"
+    assert result.stderr == (f"error: {path}: is a file, not a submission folder (or a .py or "
+                             ".ipynb file)\n")
 
 
 def test_check_on_an_unknown_assignment_names_the_known_ones(run, reference_folder):

@@ -166,7 +166,8 @@ def add_from_scratch_check(
         if uses and uses[0].name.startswith(PRIVATE_CORE):
             first = uses[0]
             fail(
-                f"`{function}` reaches into {first.name} (line {first.line}, in {first.via}), "
+                f"`{function}` reaches into {first.name} ({student.line(first.line)}, in "
+                f"{first.via}), "
                 "torch's private core; graded code may use torch's public API only",
                 hint.format(function=function),
             )
@@ -178,7 +179,8 @@ def add_from_scratch_check(
             )
         if uses:
             first = uses[0]
-            where = f" (line {first.line}, in {first.via})" if first.line else " (seen at run time)"
+            where = (f" ({student.line(first.line)}, in {first.via})" if first.line
+                     else " (seen at run time)")
             fail(
                 f"`{function}` calls {first.name}{where}; this exercise implements it from scratch",
                 hint.format(function=function),

@@ -16,7 +16,7 @@ from grader import builtin, options
 from grader.authoring.assignment import Assignment
 from grader.data import fashion_mnist
 from grader.grading import catalog
-from grader.grading.folders import submission_folder
+from grader.grading.folders import as_folder, submission_folder, submission_path
 from grader.grading.submission import grade
 from grader.outcomes import SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
@@ -160,13 +160,15 @@ def check_submission(
     isolation: str | None = options.ISOLATION,
     course: str | Path | None = None,
 ) -> SubmissionResult:
-    """Grade one submission folder from scratch (``grader check``)."""
-    submission_folder(submission)  # before the worker starts
+    """Grade one submission folder, or one .py or .ipynb file, from scratch (``grader check``)."""
+    submission_path(submission)  # before the worker starts
     with Grader(
         assignment, device=device, data_root=data_root, seed=seed, worker=worker,
         isolation=isolation, course=course,
-    ) as grader_:
-        return grader_.grade(submission, functions=functions)
+    ) as grader_, as_folder(submission, grader_.assignment.student_file) as folder:
+        single = Path(submission).is_file()  # then the result is named after the file
+        return grader_.grade(folder, functions=functions,
+                             student=Path(submission).name if single else None)
 
 
 def secrets(assignment: Assignment) -> list[Path]:

@@ -20,6 +20,7 @@ from grader import options
 from grader.authoring.assignment import Assignment
 from grader.grading.error_hints import error_hint
 from grader.grading.folders import submission_folder
+from grader.grading.intake import Intake, IntakeError, take_in
 from grader.outcomes import (
     NotImplementedByStudent,
     Outcome,
@@ -31,7 +32,6 @@ from grader.outcomes import (
 from grader.runner.sandbox import Isolation
 from grader.runner.worker import Child, ChildDied, ChildTimeout, Limits, Worker, WorkerError
 
-MAX_SOURCE_BYTES = 1 * 2**20
 MAX_SUBMISSION_BYTES = Isolation.submission_bytes  # the folder, copied into the box
 MAX_SUBMISSION_FILES = Isolation.submission_files  # its files and folders, likewise
 
@@ -57,8 +57,10 @@ class Session:
         self.worker, self.assignment, self.submission = worker, assignment, Path(submission)
         self.device, self.limits = device, limits or Limits()
         self.tree: ast.Module | None = None
+        self.intake: Intake | None = None
         self._child: Child | None = None
         self._defined: set[str] | None = None
+        self._failed: dict = {}  # a notebook's statements that raised on import, by name
         self._unavailable: Unavailable | None = self._read_source()
 
     def __enter__(self) -> Session:
@@ -74,8 +76,10 @@ class Session:
         if self._unavailable is not None:
             return self._unavailable
         if function not in (self._defined or ()):
+            shown = self.intake.shown if self.intake else self.assignment.student_file
+            why = self.intake.explain_missing(function) if self.intake else None
             return Unavailable(
-                Outcome.MISSING, f"`{function}` not found in {self.assignment.student_file}"
+                Outcome.MISSING, f"`{function}` not found in {shown}" + (f": {why}" if why else "")
             )
         return None
 
@@ -96,25 +100,36 @@ class Session:
             said = f"; it printed: {' | '.join(tail)}" if tail else ""
             raise StudentError(f"`{message.get('function')}` crashed: {died}{said}") from None
         if "error" in reply:
-            raise _problem(message.get("function", "?"), reply["error"])
+            raise _problem(message.get("function", "?"), self._located(reply["error"]))
         return reply["ok"]
+
+    def line(self, number: int) -> str:
+        """Line ``number`` of the module graded as the learner finds it (a notebook's cell)."""
+        return self.intake.line(number) if self.intake else f"line {number}"
 
     def close(self) -> None:
         if self._child is not None:
             self._child.close()
             self._child = None
+        if self.intake is not None:
+            self.intake.close()
+
+    def _located(self, error: dict) -> dict:
+        """A notebook's error points at cells, and a missing global says where it went."""
+        if self.intake is None or self.intake.converted is None or not isinstance(error, dict):
+            return error
+        error = {**error, "traceback": self.intake.relabel(str(error.get("traceback", "")))}
+        if error.get("type") == "NameError":
+            why = self.intake.explain_name_error(self._failed, str(error.get("message", "")))
+            if why:
+                error["message"] = f"{error.get('message', '')}; {why}"
+        return error
 
     def _read_source(self) -> Unavailable | None:
-        name = self.assignment.student_file
-        path = self.submission / name
         try:
             submission_folder(self.submission)
         except UsageError as err:  # it went away since the grading began
             return Unavailable(Outcome.ERROR, str(err))
-        if path.is_symlink() or (path.exists() and not path.is_file()):
-            return Unavailable(Outcome.ERROR, f"{name} must be a regular file, not a link")
-        if not path.exists():
-            return Unavailable(Outcome.MISSING, f"{name} not found in the submission")
         total, entries = _folder_size(self.submission)
         if entries > MAX_SUBMISSION_FILES:
             return Unavailable(
@@ -128,16 +143,13 @@ class Session:
                 f"the submission folder holds {total / 2**20:.0f} MiB; the limit is "
                 f"{MAX_SUBMISSION_BYTES // 2**20} MiB (leave data and checkpoints out)",
             )
-        data = path.read_bytes()
-        if len(data) > MAX_SOURCE_BYTES:
-            return Unavailable(Outcome.ERROR, f"{name} is {len(data)} bytes; the limit is 1 MiB")
         try:
-            self.tree = ast.parse(data, filename=name)
-        except SyntaxError as err:
-            where = f" (line {err.lineno})" if err.lineno else ""
-            return Unavailable(Outcome.ERROR, f"{name} has a syntax error{where}: {err.msg}")
-        except ValueError as err:  # null bytes
-            return Unavailable(Outcome.ERROR, f"{name} cannot be parsed: {err}")
+            self.intake = take_in(self.submission, self.assignment.student_file)
+        except FileNotFoundError as err:
+            return Unavailable(Outcome.MISSING, str(err))
+        except IntakeError as err:
+            return Unavailable(Outcome.ERROR, str(err))
+        self.tree = self.intake.tree
         return None
 
     def _import(self) -> None:
@@ -162,16 +174,20 @@ class Session:
                 Outcome.ERROR, f"the grader could not start this submission: {err}"
             )
             return
+        shown = self.intake.shown if self.intake else name
         if "error" in reply:
-            problem = _problem(name, reply["error"])
+            problem = _problem(name, self._located(reply["error"]))
             self._unavailable = Unavailable(
-                Outcome.ERROR, f"importing {name} failed: {problem.message}"
+                Outcome.ERROR, f"importing {shown} failed: {problem.message}"
             )
         else:
             self._defined = set(reply["ok"]["defined"])
+            failed = reply["ok"].get("failed")
+            self._failed = failed if isinstance(failed, dict) else {}
 
     def _spawn_and_import(self) -> dict:
-        self._child = self.worker.spawn(self.submission, self.limits)
+        assert self.intake is not None
+        self._child = self.worker.spawn(self.intake.folder, self.limits)
         message = {
             "op": "import",
             "file": self.assignment.student_file,

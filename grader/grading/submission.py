@@ -120,6 +120,9 @@ def run_check(
     start = time.monotonic()
     reference = Reference(module, check, _check_seed(seed, check.id), data_root)
     outcome, message, hint, signature = _outcome(check, session, reference)
+    where = session.intake.where_defined(check.function) if session.intake else None
+    if where and outcome in _REVEALING and message:  # a notebook: say which cell to look at
+        message = f"{message} [{check.function} is in {where}]"
     if check.hidden and outcome in _REVEALING:
         # A matched mistake's hint is computed from the hidden inputs too; "not implemented"
         # and "skipped" reveal nothing. Nor may a cause shared with a visible check tell which.

@@ -49,6 +49,11 @@ class Student:
         assert self._session.tree is not None
         return self._session.tree
 
+    def line(self, number: int) -> str:
+        """Line ``number`` of ``source`` as the learner finds it: "line 12", or a notebook's
+        "cell 7 [In 3], line 2"."""
+        return self._session.line(number)
+
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_") or name not in self._session.assignment.functions:
             raise AttributeError(name)

@@ -91,7 +91,9 @@ class _Child:
         spec.loader.exec_module(module)
         self.module = module
         defined = [f for f in self.functions if callable(getattr(module, f, None))]
-        return {"defined": defined}
+        # a notebook's module records the statements that raised as it ran (grader.notebooks)
+        failed = vars(module).get("__grader_failed__")
+        return {"defined": defined, "failed": failed if isinstance(failed, dict) else {}}
 
     def _probe(self, request: dict) -> Any:
         if self.module is None:

@@ -278,6 +278,14 @@ def _load(name: str, path: str | None):
     return module
 
 
+def _book_helpers() -> None:
+    """``from d2l import torch as d2l`` in student code imports the grader's own d2l
+    (runner/shims/d2l: the book's helpers, over the preloaded data), loaded once here. A
+    submission's own folder comes first on the path, but this d2l is already imported."""
+    sys.path.insert(0, str(Path(__file__).with_name("shims")))
+    importlib.import_module("d2l.torch")
+
+
 def _kill(pid: int) -> None:
     """Kill a child's process group and, under strict isolation, the first process of its pid
     namespace, which student code can take out of the group; every process it started dies too.
@@ -326,6 +334,7 @@ def main(argv: list[str]) -> int:
         getattr(module, "warm_up", lambda: None)()
     for name in config["datasets"]:
         datasets.preload(name, config["data_root"])
+    _book_helpers()
     control.send(json.dumps({"ready": True, "vm_size": _vm_size()}).encode())
     while True:
         try:

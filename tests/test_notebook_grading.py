@@ -1,0 +1,238 @@
+"""Notebooks graded end to end: a learner's .ipynb, shaped like the book's, through a real worker.
+
+The notebooks are built here from the reference solutions, cut into cells the way the book's
+chapter-3 notebooks are: the d2l import, magics, a cell per function with a demo call in it,
+display cells, globals in their own cells, and training at top level. A notebook must earn what
+the same functions earn as a .py, and a mistake must point at its cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from helpers import (
+    LINREG_FILE,
+    REPO,
+    counted,
+    cpu_points,
+    not_passed,
+    replace_function,
+    report,
+)
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.api import Grader
+from grader.outcomes.results import Outcome
+
+LINREG_SOURCE = (REPO / "reference" / LINREG_FILE).read_text()
+SOFTMAX_FILE = "softmax_regression.py"
+SOFTMAX_SOURCE = (REPO / "reference" / SOFTMAX_FILE).read_text()
+
+HEAD = ["%matplotlib inline\nimport random\nimport torch\nfrom d2l import torch as d2l",
+        "!pip install d2l==1.0.3"]
+LINREG_TAIL = [
+    "true_w = torch.tensor([2, -3.4])\ntrue_b = 4.2\n"
+    "features, labels = d2l.synthetic_data(true_w, true_b, 1000)",
+    "features[:3], labels[:3]",
+    "w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True)\n"
+    "b = torch.zeros(1, requires_grad=True)",
+    "lr, num_epochs, batch_size = 0.03, 3, 10\n"
+    "for epoch in range(num_epochs):\n"
+    "    for X, y in data_iter(batch_size, features, labels):\n"
+    "        l = squared_loss(linreg(X, w, b), y)  # 小批量损失\n"
+    "        l.sum().backward()\n"
+    "        sgd([w, b], lr, batch_size)\n"
+    "    with torch.no_grad():\n"
+    "        train_l = squared_loss(linreg(features, w, b), labels)\n"
+    "        print(f'epoch {epoch + 1}, loss {float(train_l.mean()):f}')",
+    "d2l.plot(list(range(5)), [[1, 2, 3, 4, 5]], 'x', 'y')",
+]
+SOFTMAX_TAIL = [
+    "batch_size = 256\ntrain_iter, test_iter = d2l.load_data_fashion_mnist(batch_size)",
+    "num_inputs, num_outputs = 784, 10\n"
+    "W = torch.normal(0, 0.01, size=(num_inputs, num_outputs), requires_grad=True)\n"
+    "b = torch.zeros(num_outputs, requires_grad=True)",
+    "def net(X):\n    return softmax(torch.matmul(X.reshape((-1, W.shape[0])), W) + b)",
+    "lr = 0.1\n\ndef updater(batch_size):\n    return d2l.sgd([W, b], lr, batch_size)",
+    "%%time\nnum_epochs = 10\n"
+    "train_ch3(net, train_iter, test_iter, cross_entropy, num_epochs, updater)",
+    "train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size)\n"
+    "d2l.predict_ch3(net, test_iter)",
+]
+
+
+def notebook(source: str, tail: list[str], *, demo: bool = True) -> dict:
+    """The functions and classes of ``source``, a cell each (with a demo call after each, as
+    learners leave them), between the book's import cells and ``tail``'s top-level cells."""
+    lines = source.splitlines()
+    cells = [new_markdown_cell("# 从零开始实现 (from scratch)")]
+    cells += [new_code_cell(text, execution_count=i + 1) for i, text in enumerate(HEAD)]
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+            code = "\n".join(lines[start:node.end_lineno])
+            if demo:
+                code += f"\n\nprint({node.name!r}, 'defined')"
+            cells.append(new_markdown_cell(f"## {node.name}"))
+            cells.append(new_code_cell(code))
+    cells += [new_code_cell(text) for text in tail]
+    return new_notebook(cells=cells)
+
+
+def cell_of(nb: dict, text: str) -> int:
+    """The 1-based number of the first cell holding ``text``, as the grader counts cells."""
+    return next(i for i, c in enumerate(nb.cells, 1) if text in c.source)
+
+
+@pytest.fixture(scope="module")
+def linreg_grader(data_root) -> Iterator[Grader]:
+    with Grader("linreg", device="cpu", data_root=data_root) as grader:
+        yield grader
+
+
+def grade_notebook(grader, folder, nb, name=LINREG_FILE):
+    nbformat.write(nb, folder / name.replace(".py", ".ipynb"))
+    return grader.grade(folder)
+
+
+def test_a_correct_notebook_earns_what_the_py_earns(linreg_grader, tmp_path):
+    result = grade_notebook(linreg_grader, tmp_path, notebook(LINREG_SOURCE, LINREG_TAIL))
+    assert not_passed(result) == [], report(not_passed(result))
+    assert result.score == cpu_points("linreg")
+
+
+def test_a_mistake_costs_its_function_only_and_names_the_cell(linreg_grader, tmp_path):
+    wrong = replace_function(LINREG_SOURCE, "squared_loss", """
+        def squared_loss(y_hat, y):
+            return (y_hat - y.reshape(y_hat.shape)) ** 2  # forgot the / 2
+        """)
+    nb = notebook(wrong, LINREG_TAIL)
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    assert {c.function for c in failed} == {"squared_loss"}, report(failed)
+    cell = cell_of(nb, "def squared_loss")
+    assert all(f"[squared_loss is in cell {cell}, line 1]" in c.message for c in failed)
+
+
+def test_an_error_in_a_function_is_shown_at_its_cell_and_line(linreg_grader, tmp_path):
+    wrong = replace_function(LINREG_SOURCE, "linreg", """
+        def linreg(X, w, b):
+            out = torch.matmul(X, w)
+            return out + b.missing
+        """)
+    nb = notebook(wrong, LINREG_TAIL)
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    cell = cell_of(nb, "def linreg")
+    # train_linreg trains with the learner's own linreg, so it fails too
+    assert {c.function for c in failed} == {"linreg", "train_linreg"}, report(failed)
+    assert all(f"linear_regression.ipynb, cell {cell}, line 3, in linreg" in c.message
+               for c in failed if c.status is Outcome.ERROR), report(failed)
+
+
+def test_a_global_whose_cell_raised_explains_itself_where_it_is_used(linreg_grader, tmp_path):
+    # the learner's linreg reads a global scale set in a cell that raised on import
+    wrong = replace_function(LINREG_SOURCE, "linreg", """
+        def linreg(X, w, b):
+            return torch.matmul(X, w) * scale + b
+        """)
+    nb = notebook(wrong, ["scale = torch.ones(1) / undefined_helper(3)", *LINREG_TAIL])
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    cell = cell_of(nb, "scale = ")
+    assert {c.function for c in failed} == {"linreg", "train_linreg"}, report(failed)
+    assert any(f"scale is defined in cell {cell}, line 1, which raised NameError" in c.message
+               for c in failed), report(failed)
+
+
+def test_a_training_loop_at_top_level_is_named_where_the_function_is_missing(linreg_grader,
+                                                                              tmp_path):
+    tree = ast.parse(LINREG_SOURCE)
+    without = "\n".join(ast.unparse(n) for n in tree.body
+                        if not (isinstance(n, ast.FunctionDef) and n.name == "train_linreg"))
+    nb = notebook(without, LINREG_TAIL)
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    assert {c.function for c in failed} == {"train_linreg"}
+    loop = cell_of(nb, "for epoch in range(num_epochs)")
+    assert all(c.status is Outcome.MISSING for c in failed)
+    assert (f"your training loop runs at top level in cell {loop}: wrap it in "
+            "`def train_linreg(...)`") in failed[0].message
+
+
+def test_a_cell_that_does_not_parse_costs_only_what_it_defines(linreg_grader, tmp_path):
+    nb = notebook(LINREG_SOURCE, LINREG_TAIL)
+    cell = cell_of(nb, "def huber_loss")
+    broken = nb.cells[cell - 1].source.replace("def huber_loss(", "def huber_loss((")
+    nb.cells[cell - 1].source = broken
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    assert {c.function for c in failed} == {"huber_loss"}, report(failed)
+    assert f"huber_loss is defined in cell {cell}, which does not parse" in failed[0].message
+
+
+@pytest.mark.parametrize("write, says", [
+    (lambda f: f.write_text("{not json"), "linear_regression.ipynb"),
+    (lambda f: f.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [],
+                                        "metadata": {}})), "nbformat 3"),
+    (lambda f: f.write_bytes(b'{"cells": "\xff\xfe"}'), "linear_regression.ipynb"),
+])
+def test_a_broken_notebook_is_one_clear_error_on_every_check(linreg_grader, tmp_path, write,
+                                                             says):
+    write(tmp_path / "linear_regression.ipynb")
+    checks = counted(linreg_grader.grade(tmp_path))
+    assert {c.status for c in checks} == {Outcome.ERROR}
+    assert {c.message for c in checks} == {checks[0].message}
+    assert says in checks[0].message
+
+
+def test_a_folder_with_both_forms_is_told_to_keep_one(linreg_grader, tmp_path):
+    (tmp_path / LINREG_FILE).write_text(LINREG_SOURCE)
+    nbformat.write(notebook(LINREG_SOURCE, []), tmp_path / "linear_regression.ipynb")
+    checks = counted(linreg_grader.grade(tmp_path))
+    assert {c.status for c in checks} == {Outcome.ERROR}
+    assert "holds both linear_regression.py and linear_regression.ipynb: keep one" in \
+        checks[0].message
+
+
+def test_a_softmax_notebook_that_trains_and_loads_at_top_level_earns_full_marks(data_root,
+                                                                                tmp_path):
+    nb = notebook(SOFTMAX_SOURCE, SOFTMAX_TAIL)
+    with Grader("softmax", device="cpu", data_root=data_root) as grader:
+        result = grade_notebook(grader, tmp_path, nb, SOFTMAX_FILE)
+    assert not_passed(result) == [], report(not_passed(result))
+    assert result.score == cpu_points("softmax")
+
+
+def test_a_rule_broken_in_a_notebook_names_the_cell_and_line(linreg_grader, tmp_path):
+    wrong = replace_function(LINREG_SOURCE, "sgd", """
+        def sgd(params, lr, batch_size):
+            step = torch.optim.SGD(params, lr=lr / batch_size)
+            step.step()
+            step.zero_grad(set_to_none=False)
+        """)
+    nb = notebook(wrong, LINREG_TAIL)
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    cell = cell_of(nb, "def sgd")
+    assert [(c.function, c.category.value) for c in failed] == [("sgd", "rules")], report(failed)
+    assert f"calls torch.optim.SGD (cell {cell}, line 2, in sgd)" in failed[0].message
+
+
+def test_show_intake_prints_what_is_kept_and_dropped(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    nb = notebook(LINREG_SOURCE, LINREG_TAIL)
+    nbformat.write(nb, tmp_path / "my attempt.ipynb")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "my attempt.ipynb"), "-a",
+                                       "linreg", "--show-intake", "--function", "linreg"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "linear_regression.ipynb, as graded:" in out
+    assert "dropped, it is an IPython magic (%matplotlib): %matplotlib inline" in out
+    assert "dropped, it runs a shell command (!pip): !pip install d2l==1.0.3" in out
+    loop = cell_of(nb, "for epoch in range(num_epochs)")
+    assert (f"cell {loop}\n  line 1: kept: lr, num_epochs, batch_size = 0.03, 3, 10\n"
+            "  lines 2-9: dropped, it is a top-level training loop: for epoch in") in out
+    assert "kept: from d2l import torch as d2l" in out
+    assert "linreg  2/2" in out
