@@ -236,3 +236,25 @@ def test_show_intake_prints_what_is_kept_and_dropped(tmp_path):
             "  lines 2-9: dropped, it is a top-level training loop: for epoch in") in out
     assert "kept: from d2l import torch as d2l" in out
     assert "linreg  2/2" in out
+
+
+@pytest.mark.parametrize("body, says, functions", [
+    ("return d2l.sgd(params, lr, batch_size)", "hands its work to d2l's sgd (cell {cell}, line 2,"
+     " in sgd), the book's own", None),
+    # a name built at run time hides from the source, not from the traced run of the rule
+    ('return getattr(d2l, "s" + "gd")(params, lr, batch_size)',
+     "`sgd` calls d2l.torch.sgd (seen at run time)", {"rules"}),
+])
+def test_handing_a_graded_function_to_the_books_own_costs_its_points(linreg_grader, tmp_path,
+                                                                      body, says, functions):
+    wrong = replace_function(LINREG_SOURCE, "sgd", f"""
+        def sgd(params, lr, batch_size):
+            {body}
+        """)
+    nb = notebook(wrong, LINREG_TAIL)
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    sgd_checks = {c.category.value for c in counted(linreg_grader.grade(tmp_path))
+                  if c.function == "sgd"}
+    assert {c.function for c in failed} == {"sgd"}, report(failed)
+    assert {c.category.value for c in failed} == (functions or sgd_checks)
+    assert all(says.format(cell=cell_of(nb, "def sgd")) in c.message for c in failed)

@@ -306,8 +306,8 @@ def sgd_zeroes_the_gradients(student, ref):
 
 
 def _sgd_sample() -> tuple[list[torch.Tensor], float, int]:
-    """Parameters with gradients, as in training. The wire does not carry ``.grad``: the traced
-    run in the child gives such parameters gradients of its own."""
+    """Parameters with gradients, as in training. The wire carries neither: the traced run in
+    the child gives a list of tensors both (probes.trace)."""
     params = [torch.randn(3, 1, requires_grad=True), torch.zeros(1, requires_grad=True)]
     for param in params:
         param.grad = torch.randn_like(param)

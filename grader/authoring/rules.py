@@ -131,6 +131,12 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
 # graded function may touch it, whatever else its exercise allows
 PRIVATE_CORE = "torch._C"
 
+
+def own_d2l_names(function: str) -> tuple[str, ...]:
+    """The book's helper of the same name, however it is imported (``from d2l import torch as
+    d2l``, ``import d2l``): a graded function may call d2l's other helpers, never its own."""
+    return (f"d2l.torch.{function}", f"d2l.{function}")
+
 FROM_SCRATCH_HINT = (
     "write {function} from elementary operations; building blocks such as torch.exp, "
     "torch.logsumexp and torch.linalg are allowed"
@@ -152,16 +158,17 @@ def add_from_scratch_check(
     """
 
     banned = assignment.banned[function]
+    book = own_d2l_names(function)
 
     def run(student, ref) -> None:
         if is_stub(student.source, function):
             raise NotImplementedByStudent(
                 f"`{function}` is not implemented yet (its body is a stub)"
             )
-        uses = banned_uses(student.source, function, (*banned, PRIVATE_CORE))
+        uses = banned_uses(student.source, function, (*banned, *book, PRIVATE_CORE))
         hiding: list[str] = []
         if not uses and sample is not None:
-            found, hiding = _traced(student, function, sample, banned)
+            found, hiding = _traced(student, function, sample, (*banned, *book))
             uses = [Use(name, 0, function) for name in found]
         if uses and uses[0].name.startswith(PRIVATE_CORE):
             first = uses[0]
@@ -223,7 +230,9 @@ def runtime_uses(names: list[str], entered: list[str], banned: tuple[str, ...]) 
     (``torch.optim.SGD.step``): ``torch.no_grad`` is defined in torch.autograd, not banned by it.
     """
     index = _definitions(banned)
-    found = {*names, *(index[name] for name in entered if name in index)}
+    # the book's helpers (the sandbox's d2l) are recorded under their public names already
+    found = {*names, *(index.get(name, name if name.startswith("d2l.") else "")
+                       for name in entered)} - {""}
     # the name the student's code used first, then the backward pass, then the ATen operation
     rank = {BACKWARD: 1}
     return sorted((name for name in found if is_banned(name, banned)),

@@ -14,7 +14,7 @@ import torch
 
 from grader import options
 from grader.authoring.assignment import Assignment, Check
-from grader.authoring.rules import reachable
+from grader.authoring.rules import banned_uses, own_d2l_names, reachable
 from grader.grading.session import Session
 from grader.grading.views import Reference, Student
 from grader.numeric.compare import CheckFailed
@@ -155,6 +155,9 @@ def _outcome(
     unavailable = session.unavailable(check.function)
     if unavailable is not None:
         return unavailable.outcome, unavailable.message, "", unavailable.message
+    handed = handed_to_the_book(session, check.function)
+    if handed:
+        return Outcome.FAILED, handed, BOOK_HINT, handed
     deadline = time.monotonic() + check.timeout
     seed_everything(reference.seed)  # the check's own random inputs are the same on every run
     try:
@@ -169,6 +172,23 @@ def _outcome(
         message = f"the grader's check crashed ({type(err).__name__}: {err})"
         return Outcome.ERROR, message, "", f"check {check.id}"
     return Outcome.PASSED, "", "", ""
+
+
+BOOK_HINT = ("write it yourself: the book's other d2l helpers may be called, as the book does, but "
+             "not the one the exercise asks you to write")
+
+
+def handed_to_the_book(session: Session, function: str) -> str:
+    """"" unless ``function`` (or a helper it calls) calls the d2l helper of its own name
+    (``def sgd(...): return d2l.sgd(...)``): then what to say on every check of it."""
+    if session.tree is None:
+        return ""
+    uses = banned_uses(session.tree, function, own_d2l_names(function))
+    if not uses:
+        return ""
+    first = uses[0]
+    return (f"`{function}` hands its work to d2l's {function} ({session.line(first.line)}, in "
+            f"{first.via}), the book's own")
 
 
 def _check_seed(seed: int, check_id: str) -> int:

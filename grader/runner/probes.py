@@ -82,12 +82,15 @@ def trace(env: ProbeEnv, args: tuple = (), kwargs: dict | None = None) -> dict:
 
 
 def _with_gradients(args: tuple) -> tuple:
-    """Parameters handed to a traced function carry a gradient, as they do in training (an
-    ``sgd`` step reads ``p.grad``); the wire carries ``requires_grad`` but not ``.grad``."""
+    """A list of float tensors handed to a traced function is a list of parameters, as ``sgd``
+    takes: each requires grad and carries a gradient, as in training (the wire carries
+    neither)."""
     for arg in args:
-        for t in arg if isinstance(arg, (list, tuple)) else (arg,):
-            if isinstance(t, torch.Tensor) and t.is_leaf and t.requires_grad and t.grad is None:
-                t.grad = torch.randn_like(t)
+        if isinstance(arg, (list, tuple)):
+            for t in arg:
+                if isinstance(t, torch.Tensor) and t.is_floating_point() and t.is_leaf:
+                    t.requires_grad_(True)
+                    t.grad = torch.randn_like(t)
     return args
 
 

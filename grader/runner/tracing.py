@@ -33,6 +33,7 @@ from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatc
 BACKWARD = "torch.autograd.backward"  # what a backward pass of the autograd engine records as
 _TORCH = os.path.dirname(torch.__file__) + os.sep
 _GRADER = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_BOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims", "d2l") + os.sep
 # Operations that only make a tensor: torch.Tensor([...]), torch.from_numpy and unpickling reach
 # them without passing torch function handling, and they compute nothing worth hiding.
 _CONSTRUCTORS = {"aten.lift_fresh", "aten.lift", "aten.empty", "aten.empty_strided", "aten.set_"}
@@ -108,7 +109,11 @@ def _profiler(trace: Trace) -> Callable[[FrameType, str, Any], None]:
             if frame.f_code in _SWITCH_CODES:
                 trace.tampering.add(f"called threading.{frame.f_code.co_name}")
             caller = frame.f_back
-            if (
+            called_from = caller.f_code.co_filename if caller is not None else ""
+            if frame.f_code.co_filename.startswith(_BOOK) and not called_from.startswith(_BOOK):
+                # the sandbox's d2l: every helper is d2l.torch.NAME to the student
+                trace.entered.add(f"d2l.torch.{_qualname(frame.f_code)}")
+            elif (
                 frame.f_code.co_filename.startswith(_TORCH)
                 and frame.f_code.co_name != "<module>"  # an import running, not a call
                 and (caller is None or not caller.f_code.co_filename.startswith(_TORCH))
@@ -137,9 +142,11 @@ def _private_core(func: Any) -> bool:
 
 def definition_name(frame: FrameType) -> str:
     """``torch.optim.sgd.SGD.step``: where the running code is defined."""
-    code = frame.f_code
-    qualname = getattr(code, "co_qualname", code.co_name)  # co_qualname from Python 3.11
-    return f"{frame.f_globals.get('__name__', '?')}.{qualname}"
+    return f"{frame.f_globals.get('__name__', '?')}.{_qualname(frame.f_code)}"
+
+
+def _qualname(code) -> str:
+    return getattr(code, "co_qualname", code.co_name)  # co_qualname from Python 3.11
 
 
 def traced(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None) -> Trace:
