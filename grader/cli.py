@@ -284,11 +284,14 @@ def assignments(course) -> None:
 @click.argument("folder", type=click.Path(path_type=str))
 @ONLY_ASSIGNMENT
 @COURSE
-def init(folder, assignment, course) -> None:
+@click.option("--notebook", is_flag=True,
+              help="Write each starter as a Jupyter notebook (.ipynb) instead of a .py.")
+def init(folder, assignment, course, notebook) -> None:
     """Create a new student FOLDER from the course's starter files."""
     from grader import api
 
-    for path in api.init_submission(folder, assignment=assignment, course=course):
+    for path in api.init_submission(folder, assignment=assignment, course=course,
+                                    notebook=notebook):
         click.echo(f"created {path}")
 
 

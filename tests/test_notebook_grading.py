@@ -258,3 +258,22 @@ def test_handing_a_graded_function_to_the_books_own_costs_its_points(linreg_grad
     assert {c.function for c in failed} == {"sgd"}, report(failed)
     assert {c.category.value for c in failed} == (functions or sgd_checks)
     assert all(says.format(cell=cell_of(nb, "def sgd")) in c.message for c in failed)
+
+
+def test_init_notebook_writes_starters_that_grade_as_the_py_templates_do(linreg_grader,
+                                                                          tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = tmp_path / "carol"
+    result = CliRunner().invoke(main, ["init", str(folder), "--notebook", "-a", "linreg"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"created {folder / 'linear_regression.ipynb'}\n"
+    nb = nbformat.read(folder / "linear_regression.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert "from d2l import torch as d2l" in nb.cells[1].source
+    checks = counted(linreg_grader.grade(folder))
+    assert {c.status for c in checks} == {Outcome.MISSING}
+    assert all("not implemented" in c.message for c in checks), [c.message for c in checks]
+    assert {c.function for c in checks} == set(linreg_grader.assignment.functions)

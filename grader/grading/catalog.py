@@ -9,6 +9,8 @@ from grader import options
 from grader.authoring.assignment import Assignment
 from grader.courses.course import Course, open_course
 from grader.data import fashion_mnist
+from grader.grading.intake import NOTEBOOK
+from grader.notebooks import starter_notebook
 from grader.outcomes import UsageError
 
 
@@ -33,20 +35,31 @@ def list_assignments(course: str | Path | None = None) -> list[Assignment]:
 
 
 def init_submission(folder: str | Path, *, assignment: str | None = None,
-                    course: str | Path | None = None) -> list[Path]:
+                    course: str | Path | None = None, notebook: bool = False) -> list[Path]:
     """Copy the starter files (of ``assignment``, or of every assignment) into a new folder;
-    refuses to overwrite a file."""
+    refuses to overwrite a file. ``notebook``: each starter .py becomes a Jupyter notebook of the
+    same stem (a cell per function, its contract above it)."""
     opened: Course = open_course(course)
     chosen = [opened.get(assignment)] if assignment else list(opened.assignments.values())
-    files = [f for a in chosen for f in a.templates()]
-    if not files:
+    starters = {_starter_name(f, notebook): (a, f) for a in chosen for f in a.templates()}
+    if not starters:
         raise UsageError(f"course {opened.name} has no starter files"
                          + (f" for {assignment}" if assignment else ""))
     folder = Path(folder)
-    clashes = [folder / f.name for f in files if (folder / f.name).exists()]
+    clashes = [folder / name for name in starters if (folder / name).exists()]
     if clashes:
         raise UsageError(f"{clashes[0]} already exists; choose an empty folder")
     folder.mkdir(parents=True, exist_ok=True)
-    for f in files:
-        shutil.copyfile(f, folder / f.name)
-    return [folder / f.name for f in files]
+    for name, (owner, f) in starters.items():
+        if name == f.name:
+            shutil.copyfile(f, folder / name)
+        else:
+            import nbformat  # only when a notebook is asked for
+
+            nbformat.write(starter_notebook(f.read_text(), title=owner.title), folder / name)
+    return [folder / name for name in starters]
+
+
+def _starter_name(template: Path, notebook: bool) -> str:
+    return template.with_suffix(NOTEBOOK).name if notebook and template.suffix == ".py" \
+        else template.name
