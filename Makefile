@@ -30,10 +30,12 @@ postgres:
 	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || \
 	  echo "WARNING: no postgresql: the PostgreSQL gradebook tests will be skipped"
 
-# One student explained, then the example class graded into a gradebook, reported and fed back.
+# One student explained, one notebook explained cell by cell, then the example class graded into
+# a gradebook, reported and fed back.
 demo: install
 	$(BIN)/grader assignments
 	$(BIN)/grader check examples/class/alice --assignment linreg --data-root $(DATA)
+	$(BIN)/grader check examples/class/dana/softmax_regression.ipynb --assignment softmax --data-root $(DATA) --show-intake
 	mkdir -p $(DEMO)
 	$(BIN)/grader batch examples/class --assignment linreg --data-root $(DATA) --db sqlite:///$(DEMO)/grades.db
 	$(BIN)/grader batch examples/class --assignment softmax --data-root $(DATA) --db sqlite:///$(DEMO)/grades.db

@@ -277,3 +277,44 @@ def test_init_notebook_writes_starters_that_grade_as_the_py_templates_do(linreg_
     assert {c.status for c in checks} == {Outcome.MISSING}
     assert all("not implemented" in c.message for c in checks), [c.message for c in checks]
     assert {c.function for c in checks} == set(linreg_grader.assignment.functions)
+
+
+def test_the_example_class_notebooks_grade_as_shipped(linreg_grader, data_root):
+    """examples/class/dana hands in notebooks: linreg correct, softmax with the book's first
+    softmax, which overflows (the demo shows both)."""
+    dana = REPO / "examples" / "class" / "dana"
+    linreg = linreg_grader.grade(dana)
+    assert not_passed(linreg) == [] and linreg.score == cpu_points("linreg")
+    with Grader("softmax", device="cpu", data_root=data_root) as grader:
+        failed = not_passed(grader.grade(dana))
+    assert [(c.function, c.category.value) for c in failed] == [("softmax", "stability")]
+    nb = nbformat.read(dana / "softmax_regression.ipynb", as_version=4)
+    assert f"[softmax is in cell {cell_of(nb, 'def softmax')} [In 6], line 1]" in \
+        failed[0].message
+
+
+def test_a_batch_grades_notebooks_in_folders_and_in_zips(tmp_path, data_root):
+    import zipfile
+
+    from grader.batch.run import Options, run_batch
+    from grader.gradebook import Gradebook
+    from grader.reports.frames import tables
+
+    root = tmp_path / "class"
+    (root / "erin").mkdir(parents=True)
+    nbformat.write(notebook(LINREG_SOURCE, LINREG_TAIL), root / "erin" / "linear_regression.ipynb")
+    wrong = replace_function(LINREG_SOURCE, "huber_loss", """
+        def huber_loss(y_hat, y, sigma=1.0):
+            return (y_hat - y.reshape(y_hat.shape)).abs()
+        """)
+    with zipfile.ZipFile(root / "frank.zip", "w") as z:
+        z.writestr("linear_regression.ipynb", nbformat.writes(notebook(wrong, LINREG_TAIL)))
+    with Gradebook(f"sqlite:///{tmp_path / 'grades.db'}") as book:
+        run_batch(root, book, Options("linreg", jobs=1, device="cpu", data_root=data_root))
+        scores, checks = tables(book)
+    scores = scores.set_index("student")
+    assert scores.loc["erin", "score"] == cpu_points("linreg")
+    lost = checks[(checks["student"] == "frank") & (checks["status"] != "passed")
+                  & (checks["status"] != "skipped")]
+    assert set(lost["function"]) == {"huber_loss"}
+    assert all("[huber_loss is in cell" in m for m in lost["message"])
