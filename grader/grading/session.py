@@ -61,6 +61,7 @@ class Session:
         self._child: Child | None = None
         self._defined: set[str] | None = None
         self._failed: dict = {}  # a notebook's statements that raised on import, by name
+        self.handed: dict[str, str] = {}  # function -> why it is the book's own, "" if not
         self._unavailable: Unavailable | None = self._read_source()
 
     def __enter__(self) -> Session:

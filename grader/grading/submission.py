@@ -183,6 +183,12 @@ def handed_to_the_book(session: Session, function: str) -> str:
     (``def sgd(...): return d2l.sgd(...)``): then what to say on every check of it."""
     if session.tree is None:
         return ""
+    if function not in session.handed:  # once per function: a walk of the whole module
+        session.handed[function] = _handed(session, function)
+    return session.handed[function]
+
+
+def _handed(session: Session, function: str) -> str:
     uses = banned_uses(session.tree, function, own_d2l_names(function))
     if not uses:
         return ""
