@@ -119,8 +119,7 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
         from grader.reports import terminal
 
         if show_intake:
-            student_file = api.load(assignment, course=course).student_file
-            for line in api.describe_intake(submission, student_file):
+            for line in api.describe_intake(submission, api.load(assignment, course=course)):
                 click.echo(printable(line), err=as_json)
 
         result = api.check_submission(

@@ -423,3 +423,28 @@ def test_the_course_loader_refuses_a_course_without_a_name(tmp_path):
     (tmp_path / "course.toml").write_text("title = 'x'\n")
     with pytest.raises(CourseError, match="needs a name"):
         open_course(tmp_path)
+
+
+def test_a_course_extends_what_a_notebook_leaves_ungraded(tmp_path):
+    """course.toml's notebook_drop_calls: the course's own slow helper, called at top level in a
+    learner's notebook, is left out like train_ch3 is; other courses keep it."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    toml = '[hw1]\nnotebook_drop_calls = ["fit_slowly"]\n'
+    ours = write_course(tmp_path / "ours", "ours", {"hw1": hw()}, toml)
+    theirs = write_course(tmp_path / "theirs", "theirs", {"hw1": hw()})
+    work = tmp_path / "ann"
+    work.mkdir()
+    nbformat.write(new_notebook(cells=[
+        new_code_cell("def double(x):\n    return 2 * x"),
+        new_code_cell("weights = fit_slowly(double, epochs=100)"),
+    ]), work / "hw.ipynb")
+    assert open_course(ours).get("hw1").notebook_drop_calls == ("fit_slowly",)
+    kept = api.describe_intake(work, open_course(theirs).get("hw1"))
+    dropped = api.describe_intake(work, open_course(ours).get("hw1"))
+    assert "  line 1: kept: weights = fit_slowly(double, epochs=100)" in kept
+    assert "  line 1: dropped, it calls fit_slowly: weights = fit_slowly(double, epochs=100)" \
+        in dropped
+    graded = api.check_submission(work, "hw1", course=str(ours))
+    assert graded.score == graded.max_score == 2

@@ -318,3 +318,47 @@ def test_a_batch_grades_notebooks_in_folders_and_in_zips(tmp_path, data_root):
                   & (checks["status"] != "skipped")]
     assert set(lost["function"]) == {"huber_loss"}
     assert all("[huber_loss is in cell" in m for m in lost["message"])
+
+
+def test_a_d2l_1_0_notebook_is_told_where_its_training_ran(linreg_grader, tmp_path):
+    """d2l-en 1.0 trains through Trainer.fit with a fit_epoch added to d2l.Trainer: the
+    functions it defines under the starter's names are graded, train_linreg is missing and
+    the message says where the training ran instead."""
+    tree = ast.parse(LINREG_SOURCE)
+    without = "\n".join(ast.unparse(n) for n in tree.body
+                        if not (isinstance(n, ast.FunctionDef) and n.name == "train_linreg"))
+    nb = notebook(without, [
+        "class LinearRegressionScratch(d2l.Module):\n"
+        "    def __init__(self, num_inputs, lr, sigma=0.01):\n"
+        "        super().__init__()\n"
+        "        self.save_hyperparameters()\n"
+        "        self.w = torch.normal(0, sigma, (num_inputs, 1), requires_grad=True)\n"
+        "        self.b = torch.zeros(1, requires_grad=True)",
+        "@d2l.add_to_class(LinearRegressionScratch)\n"
+        "def forward(self, X):\n    return linreg(X, self.w, self.b)",
+        "@d2l.add_to_class(LinearRegressionScratch)\n"
+        "def loss(self, y_hat, y):\n    return squared_loss(y_hat, y).mean()",
+        "@d2l.add_to_class(LinearRegressionScratch)\n"
+        "def configure_optimizers(self):\n    return d2l.SGD([self.w, self.b], self.lr)",
+        "model = LinearRegressionScratch(2, lr=0.03)\n"
+        "data = d2l.SyntheticRegressionData(w=torch.tensor([2, -3.4]), b=4.2)\n"
+        "trainer = d2l.Trainer(max_epochs=3)\n"
+        "trainer.fit(model, data)",
+    ])
+    failed = not_passed(grade_notebook(linreg_grader, tmp_path, nb))
+    assert {c.function for c in failed} == {"train_linreg"}, report(failed)
+    fit = cell_of(nb, "trainer.fit(model, data)")
+    assert f"runs at top level in cell {fit}: wrap it in `def train_linreg(...)`" in \
+        failed[0].message
+
+
+def test_fifty_megabytes_of_outputs_are_never_read_and_cost_nothing(linreg_grader, tmp_path):
+    from nbformat.v4 import new_output
+
+    nb = notebook(LINREG_SOURCE, LINREG_TAIL)
+    plot = nb.cells[-1]
+    plot.outputs = [new_output("display_data", data={"image/png": "A" * 50 * 2**20})]
+    nbformat.write(nb, tmp_path / "linear_regression.ipynb")
+    assert (tmp_path / "linear_regression.ipynb").stat().st_size > 50 * 2**20  # > 32 MiB box
+    result = linreg_grader.grade(tmp_path)
+    assert not_passed(result) == [], report(not_passed(result))

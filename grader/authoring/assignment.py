@@ -57,6 +57,9 @@ class Assignment:
         banned: for each function, the library calls it may not make (from-scratch rules).
         time_budget: seconds one submission may take in all, after which its remaining checks
             time out; None: a few times what the reference takes (course.toml may set it).
+        notebook_drop_calls: in a notebook handed in, a top-level assignment whose value calls
+            one of these (a course's own training or plotting function) is not graded, like
+            those calling train_ch3 or load_data_fashion_mnist (grader.notebooks.DROP_CALLS).
 
     Module names starting with a dot are the assignment folder's modules (``.probes``); a name
     with a slash or ending in ``.py`` is a file, relative to the folder, loaded into the
@@ -73,6 +76,7 @@ class Assignment:
     datasets: tuple[str, ...] = ()
     banned: dict[str, tuple[str, ...]] = field(default_factory=dict)
     time_budget: float | None = None
+    notebook_drop_calls: tuple[str, ...] = ()
     checks: list[Check] = field(default_factory=list)
     # arguments a check runs a function on (add_from_scratch_check's sample): validation runs
     # the stand-ins and the reference on them

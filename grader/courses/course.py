@@ -143,6 +143,7 @@ def _apply(assignment: Assignment, settings: course_toml.AssignmentSettings, pat
         assignment.title = settings.title
     if settings.time_budget is not None:
         assignment.time_budget = float(settings.time_budget)
+    assignment.notebook_drop_calls += settings.notebook_drop_calls
     hidden, scale = set(settings.hidden_checks), settings.points_scale
     assignment.replace_checks(lambda c: dataclasses.replace(
         c, points=round(c.points * scale, 6), hidden=c.hidden or c.id in hidden))

@@ -11,6 +11,7 @@ late_penalty = 0.1                       # a fraction of the score per day late
 points_scale = 0.5                       # every check's points times this
 hidden_checks = ["huber_matches"]        # hidden from students this term
 time_budget = 60                         # seconds one submission may take in all
+notebook_drop_calls = ["fit_huber"]      # in notebooks, `x = fit_huber(...)` is not graded
 reference = "../answers/huber.py"        # default: the folder's reference.py
 template = ["../starter/huber.py"]       # default: the folder's template/
 ```
@@ -51,6 +52,7 @@ class AssignmentSettings:
     points_scale: float = 1.0
     hidden_checks: tuple[str, ...] = ()
     time_budget: float | None = None  # None: the assignment's own, else measured on the reference
+    notebook_drop_calls: tuple[str, ...] = ()  # added to the assignment's own
     reference: Path | None = None
     template: tuple[Path, ...] | None = None
     table: dict = field(default_factory=dict)  # as written: part of the assignment's version
@@ -68,7 +70,7 @@ class CourseSettings:
 
 _COURSE_KEYS = {"name", "title"}
 _KEYS = {"title", "deadline", "late_until", "late_penalty", "points_scale", "hidden_checks",
-         "time_budget", "reference", "template"}
+         "time_budget", "notebook_drop_calls", "reference", "template"}
 
 
 def read_toml(path: Path) -> dict:
@@ -113,6 +115,7 @@ def _assignment(path: Path, name: str, table: dict, folder: Path) -> AssignmentS
         points_scale=float(_typed(where, table, "points_scale", (int, float)) or 1.0),
         hidden_checks=tuple(_strings(where, table, "hidden_checks") or ()),
         time_budget=_typed(where, table, "time_budget", (int, float)),
+        notebook_drop_calls=tuple(_strings(where, table, "notebook_drop_calls") or ()),
         reference=_file(where, folder / name, _typed(where, table, "reference", str)),
         template=_templates(where, folder / name, table),
         table=table,

@@ -12,12 +12,14 @@ import ast
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.authoring.assignment import Assignment
 from grader.grading.folders import as_folder
 from grader.notebooks import (
+    DROP_CALLS,
     Converted,
     NotebookError,
     convert,
@@ -30,6 +32,7 @@ from grader.notebooks import explain_name_error as _explain_name_error
 
 NOTEBOOK = ".ipynb"
 MAX_SOURCE_BYTES = 1 * 2**20  # the learner's .py, or the module a notebook becomes
+MAX_NOTEBOOK_BYTES = 128 * 2**20  # outputs included: they are never read, but parsed as JSON
 
 
 class IntakeError(Exception):
@@ -87,8 +90,10 @@ class Intake:
             self._scratch = None
 
 
-def take_in(folder: Path, student_file: str) -> Intake:
-    """The assignment's file in ``folder``, as a .py or as a notebook of the same stem.
+def take_in(folder: Path, student_file: str, *, drop_calls: Iterable[str] = ()) -> Intake:
+    """The assignment's file in ``folder``, as a .py or as a notebook of the same stem;
+    ``drop_calls``: more calls whose top-level assignments a notebook's module leaves out
+    (a course's own training or plotting functions), beyond ``DROP_CALLS``.
 
     Raises:
         FileNotFoundError: neither is there.
@@ -101,7 +106,7 @@ def take_in(folder: Path, student_file: str) -> Intake:
         raise IntakeError(f"the submission holds both {script.name} and {notebook.name}: keep "
                           "one, the grader cannot tell which you meant")
     if _present(notebook) and not _present(script):
-        return _from_notebook(folder, notebook, student_file)
+        return _from_notebook(folder, notebook, student_file, DROP_CALLS | set(drop_calls))
     if script.is_symlink() or (script.exists() and not script.is_file()):
         raise IntakeError(f"{student_file} must be a regular file, not a link")
     if not script.exists():
@@ -127,29 +132,38 @@ def _parse(data: bytes, name: str) -> ast.Module:
         raise IntakeError(f"{name} cannot be parsed: {err}") from None
 
 
-def _from_notebook(folder: Path, notebook: Path, student_file: str) -> Intake:
+def _from_notebook(folder: Path, notebook: Path, student_file: str,
+                   drop_calls: frozenset[str]) -> Intake:
     if notebook.is_symlink() or not notebook.is_file():
         raise IntakeError(f"{notebook.name} must be a regular file, not a link")
+    size = notebook.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise IntakeError(f"{notebook.name} is {size / 2**20:.0f} MiB; the limit is "
+                          f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear its outputs: Kernel > "
+                          "Restart & Clear Output)")
     try:
-        converted = convert(read_notebook(notebook))
+        converted = convert(read_notebook(notebook), drop_calls=drop_calls)
     except NotebookError as err:
         raise IntakeError(str(err)) from None
     source = converted.source.encode()
     tree = unguard(_parse(source, student_file))
     scratch = Path(tempfile.mkdtemp(prefix="grader-notebook-"))
     copy = scratch / "submission"
-    # the learner's other files come along (helper modules); links stay links, as in the box
-    shutil.copytree(folder, copy, symlinks=True)
+    # the learner's other files come along (helper modules), links staying links as in the box;
+    # the notebook itself stays out: the module made from it is what the child imports
+    shutil.copytree(folder, copy, symlinks=True,
+                    ignore=lambda at, names: [notebook.name] if Path(at) == folder else [])
     (copy / student_file).write_bytes(source)
     return Intake(copy, student_file, notebook.name, tree, converted, scratch)
 
 
-def describe_intake(submission: str | Path, student_file: str) -> list[str]:
+def describe_intake(submission: str | Path, assignment: Assignment) -> list[str]:
     """What is graded of ``submission`` (a folder or one file), for ``--show-intake``: a
     notebook's cells, statement by statement, kept or dropped and why. Plain text."""
-    with as_folder(submission, student_file) as folder:
+    with as_folder(submission, assignment.student_file) as folder:
         try:
-            intake = take_in(folder, student_file)
+            intake = take_in(folder, assignment.student_file,
+                             drop_calls=assignment.notebook_drop_calls)
         except (FileNotFoundError, IntakeError) as err:
             return [str(err)]
         try:

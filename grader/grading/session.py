@@ -20,7 +20,7 @@ from grader import options
 from grader.authoring.assignment import Assignment
 from grader.grading.error_hints import error_hint
 from grader.grading.folders import submission_folder
-from grader.grading.intake import Intake, IntakeError, take_in
+from grader.grading.intake import NOTEBOOK, Intake, IntakeError, take_in
 from grader.outcomes import (
     NotImplementedByStudent,
     Outcome,
@@ -131,7 +131,9 @@ class Session:
             submission_folder(self.submission)
         except UsageError as err:  # it went away since the grading began
             return Unavailable(Outcome.ERROR, str(err))
-        total, entries = _folder_size(self.submission)
+        # a notebook never enters the box (the module made from it does): its outputs may be big
+        notebook = Path(self.assignment.student_file).with_suffix(NOTEBOOK).name
+        total, entries = _folder_size(self.submission, leave_out=notebook)
         if entries > MAX_SUBMISSION_FILES:
             return Unavailable(
                 Outcome.ERROR,
@@ -145,7 +147,8 @@ class Session:
                 f"{MAX_SUBMISSION_BYTES // 2**20} MiB (leave data and checkpoints out)",
             )
         try:
-            self.intake = take_in(self.submission, self.assignment.student_file)
+            self.intake = take_in(self.submission, self.assignment.student_file,
+                                  drop_calls=self.assignment.notebook_drop_calls)
         except FileNotFoundError as err:
             return Unavailable(Outcome.MISSING, str(err))
         except IntakeError as err:
@@ -211,11 +214,13 @@ class Session:
         return self._child
 
 
-def _folder_size(folder: Path) -> tuple[int, int]:
+def _folder_size(folder: Path, leave_out: str = "") -> tuple[int, int]:
     """The size of the regular files in ``folder``, links not followed, and how many entries
-    (files, folders, links) it holds."""
+    (files, folders, links) it holds; ``leave_out`` at its top level is not counted."""
     total = entries = 0
     for root, folders, files in os.walk(folder):
+        if root == str(folder):
+            files = [f for f in files if f != leave_out]
         entries += len(folders) + len(files)
         for name in files:
             try:

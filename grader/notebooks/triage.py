@@ -83,7 +83,10 @@ def triage(node: ast.stmt, drop_calls: frozenset[str] = DROP_CALLS, *,
             return Verdict(False, _does(called), binds)
         return Verdict(True, "", binds, guarded=True)
     if isinstance(node, ast.Expr):
-        return Verdict(False, _expression_reason(node.value, drop_calls), binds)
+        # trainer.fit(model, data), in d2l-en 1.0's style, is the training loop run at top level
+        trains = _dropped_call(node.value, drop_calls) == "fit"
+        return Verdict(False, _expression_reason(node.value, drop_calls), binds,
+                       training_loop=trains)
     if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and _steps(node):
         return Verdict(False, "is a top-level training loop", binds, training_loop=True)
     if type(node) in _BLOCKS:
