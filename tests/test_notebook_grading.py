@@ -309,11 +309,18 @@ def test_a_batch_grades_notebooks_in_folders_and_in_zips(tmp_path, data_root):
         """)
     with zipfile.ZipFile(root / "frank.zip", "w") as z:
         z.writestr("linear_regression.ipynb", nbformat.writes(notebook(wrong, LINREG_TAIL)))
+    (root / "gus").mkdir()
+    (root / "gus" / "linear_regression.ipynb").write_text('{"cells": [')  # saved half-way
     with Gradebook(f"sqlite:///{tmp_path / 'grades.db'}") as book:
         run_batch(root, book, Options("linreg", jobs=1, device="cpu", data_root=data_root))
         scores, checks = tables(book)
     scores = scores.set_index("student")
     assert scores.loc["erin", "score"] == cpu_points("linreg")
+    # a notebook that is not one is an error run: nothing graded, no score recorded
+    assert scores.loc["gus", "status"] == "error" and scores.loc["gus", "score"] == 0
+    assert scores.loc["gus", "error"].startswith(
+        "linear_regression.ipynb is not a notebook: not valid JSON")
+    assert checks[checks["student"] == "gus"].empty
     lost = checks[(checks["student"] == "frank") & (checks["status"] != "passed")
                   & (checks["status"] != "skipped")]
     assert set(lost["function"]) == {"huber_loss"}
@@ -362,3 +369,16 @@ def test_fifty_megabytes_of_outputs_are_never_read_and_cost_nothing(linreg_grade
     assert (tmp_path / "linear_regression.ipynb").stat().st_size > 50 * 2**20  # > 32 MiB box
     result = linreg_grader.grade(tmp_path)
     assert not_passed(result) == [], report(not_passed(result))
+
+
+def test_check_of_a_notebook_that_is_not_one_is_a_one_line_error(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    path = tmp_path / "my try.ipynb"
+    path.write_text('{"cells": [')
+    result = CliRunner().invoke(main, ["check", str(path), "-a", "linreg"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: my try.ipynb is not a notebook: not valid JSON")
+    assert len(result.output.splitlines()) == 1

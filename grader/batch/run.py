@@ -8,6 +8,7 @@ own; nothing a submission does stops the batch.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import tempfile
 import threading
@@ -109,7 +110,8 @@ def run_batch(
                                    open_course(settings.course).version, found=len(found))
             done = set() if options.regrade else gradebook.graded(
                 assignment.course, assignment.name, assignment.version)
-            pending = [s for s in found if (s.student, s.content_hash) not in done]
+            pending = [_taken_in(s, assignment.student_file) for s in found
+                       if (s.student, s.content_hash) not in done]
             summary.skipped = len(found) - len(pending)
             on_plan(len(pending), summary.skipped)
             store = _Store(gradebook, assignment, settings, summary, on_graded, options.regrade)
@@ -255,3 +257,14 @@ class _Store:
 
             self._environment = fingerprint.environment(self.settings.device)
         return self._environment
+
+
+def _taken_in(submission: Submission, student_file: str) -> Submission:
+    """A submission whose file cannot be taken in (both a .py and a notebook, a notebook that
+    is not one) is an error run: nothing of it is graded, so no score is recorded."""
+    if submission.problem or submission.folder is None:
+        return submission
+    from grader.grading.intake import unreadable
+
+    problem = unreadable(submission.folder, student_file)
+    return dataclasses.replace(submission, problem=problem) if problem else submission

@@ -17,6 +17,7 @@ from grader.authoring.assignment import Assignment
 from grader.data import fashion_mnist
 from grader.grading import catalog
 from grader.grading.folders import as_folder, submission_folder, submission_path
+from grader.grading.intake import unreadable
 from grader.grading.submission import grade
 from grader.outcomes import SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
@@ -167,6 +168,11 @@ def check_submission(
         isolation=isolation, course=course,
     ) as grader_, as_folder(submission, grader_.assignment.student_file) as folder:
         single = Path(submission).is_file()  # then the result is named after the file
+        problem = unreadable(folder, grader_.assignment.student_file)
+        if problem:  # nothing to grade: one line, as for a folder that is not there
+            copied = Path(grader_.assignment.student_file).with_suffix(Path(submission).suffix)
+            raise UsageError(problem.replace(copied.name, Path(submission).name) if single
+                             else problem)
         return grader_.grade(folder, functions=functions,
                              student=Path(submission).name if single else None)
 

@@ -39,6 +39,10 @@ class IntakeError(Exception):
     """The folder holds nothing that can be graded as this assignment's file, and why."""
 
 
+class NotGradable(IntakeError):
+    """Not even a file to grade: both forms of it, or a notebook that is not one."""
+
+
 @dataclass
 class Intake:
     """The file taken in: ``folder`` is what the child imports from, ``shown`` the name the
@@ -102,9 +106,7 @@ def take_in(folder: Path, student_file: str, *, drop_calls: Iterable[str] = ()) 
     """
     script = folder / student_file
     notebook = script.with_suffix(NOTEBOOK)
-    if _present(script) and _present(notebook):
-        raise IntakeError(f"the submission holds both {script.name} and {notebook.name}: keep "
-                          "one, the grader cannot tell which you meant")
+    _one_form(script, notebook)
     if _present(notebook) and not _present(script):
         return _from_notebook(folder, notebook, student_file, DROP_CALLS | set(drop_calls))
     if script.is_symlink() or (script.exists() and not script.is_file()):
@@ -115,8 +117,44 @@ def take_in(folder: Path, student_file: str, *, drop_calls: Iterable[str] = ()) 
     return Intake(folder, student_file, student_file, _parse(script.read_bytes(), student_file))
 
 
+def unreadable(folder: Path, student_file: str) -> str:
+    """Why ``folder`` cannot be graded as handed in, before any code runs: both forms of the
+    file, or a notebook that is not one (not JSON, too old, too big). "" when it can; a missing
+    or broken .py is graded, every check saying so."""
+    script = folder / student_file
+    notebook = script.with_suffix(NOTEBOOK)
+    try:
+        _one_form(script, notebook)
+        if _present(notebook) and not _present(script):
+            _readable(notebook)
+    except NotGradable as err:
+        return str(err)
+    return ""
+
+
 def _present(path: Path) -> bool:
     return path.exists() or path.is_symlink()
+
+
+def _one_form(script: Path, notebook: Path) -> None:
+    if _present(script) and _present(notebook):
+        raise NotGradable(f"the submission holds both {script.name} and {notebook.name}: keep "
+                          "one, the grader cannot tell which you meant")
+
+
+def _readable(notebook: Path):
+    """The notebook, read and validated; NotGradable says why not."""
+    if notebook.is_symlink() or not notebook.is_file():
+        raise NotGradable(f"{notebook.name} must be a regular file, not a link")
+    size = notebook.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotGradable(f"{notebook.name} is {size / 2**20:.0f} MiB; the limit is "
+                          f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear its outputs: Kernel > "
+                          "Restart & Clear Output)")
+    try:
+        return read_notebook(notebook)
+    except NotebookError as err:  # named as the learner knows it, not by where it was unpacked
+        raise NotGradable(str(err).replace(str(notebook), notebook.name)) from None
 
 
 def _parse(data: bytes, name: str) -> ast.Module:
@@ -134,17 +172,7 @@ def _parse(data: bytes, name: str) -> ast.Module:
 
 def _from_notebook(folder: Path, notebook: Path, student_file: str,
                    drop_calls: frozenset[str]) -> Intake:
-    if notebook.is_symlink() or not notebook.is_file():
-        raise IntakeError(f"{notebook.name} must be a regular file, not a link")
-    size = notebook.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise IntakeError(f"{notebook.name} is {size / 2**20:.0f} MiB; the limit is "
-                          f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear its outputs: Kernel > "
-                          "Restart & Clear Output)")
-    try:
-        converted = convert(read_notebook(notebook), drop_calls=drop_calls)
-    except NotebookError as err:
-        raise IntakeError(str(err)) from None
+    converted = convert(_readable(notebook), drop_calls=drop_calls)
     source = converted.source.encode()
     tree = unguard(_parse(source, student_file))
     scratch = Path(tempfile.mkdtemp(prefix="grader-notebook-"))
