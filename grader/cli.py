@@ -170,7 +170,8 @@ def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolatio
     click.echo(
         f"{summary.assignment} (version {summary.version}): {summary.found} submissions, "
         f"{summary.count(RunStatus.GRADED)} graded, {summary.skipped} skipped, "
-        f"{summary.count(RunStatus.ERROR)} could not be graded, {crashed} crashed; "
+        f"{summary.count(RunStatus.NOT_RUN)} not run, {summary.count(RunStatus.TIMED_OUT)} "
+        f"timed out, {crashed} crashed (graded again by the next batch); "
         f"{summary.below_full_marks} below full marks"
     )
     sys.exit(ExitCode.FAILED if crashed else ExitCode.OK)

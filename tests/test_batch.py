@@ -66,9 +66,9 @@ def write_class(root: Path, db: Path) -> dict[str, str]:
     with zipfile.ZipFile(root / "eve.zip", "w") as z:
         z.writestr("../../escaped.py", "print('out')\n")
     (root / "corrupt.zip").write_bytes(b"PK\x03\x04 not really a zip")
-    return {"ada": "full", "bo no-bias": "partial", "broken": "zero",
+    return {"ada": "full", "bo no-bias": "partial", "broken": "not_run",
             "mallory": "full" if STRICT else "partial",  # basic isolation hides nothing
-            'José "Pepe" O\'Neil': "full", "eve": "error", "corrupt": "error"}
+            'José "Pepe" O\'Neil': "full", "eve": "not_run", "corrupt": "not_run"}
 
 
 @pytest.fixture
@@ -100,18 +100,19 @@ def test_a_class_grades_in_one_batch_and_agrees_with_grading_one_by_one(
     full = linreg_grader.assignment.max_score - 2  # two device checks are skipped on the CPU
     for student, kind in expected.items():
         row = scores.loc[student]
-        if kind == "error":
-            assert row["status"] == "error" and row["error"], student
+        if kind == "not_run":  # nothing of it ran: the reason says why, the score is 0
+            assert row["status"] == "not_run" and row["reason"] and row["score"] == 0, student
             continue
         assert row["status"] == "graded" and row["max_score"] == full, student
         folder = root / student if (root / student).is_dir() else None
         if folder is not None:  # the same score as `grader check` gives it
             assert row["score"] == linreg_grader.grade(folder).score, student
-        assert {"full": row["score"] == full, "partial": 0 < row["score"] < full,
-                "zero": row["score"] == 0}[kind], (student, row["score"])
-    assert "escaped" in scores.loc["eve", "error"] or ".." in scores.loc["eve", "error"]
+        assert {"full": row["score"] == full, "partial": 0 < row["score"] < full}[kind], \
+            (student, row["score"])
+    assert "escaped" in scores.loc["eve", "reason"] or ".." in scores.loc["eve", "reason"]
+    assert "syntax error (line 1)" in scores.loc["broken", "reason"]
     assert not (root.parent / "escaped.py").exists()
-    assert summary.count(RunStatus.GRADED) == 5 and summary.count(RunStatus.ERROR) == 2
+    assert summary.count(RunStatus.GRADED) == 4 and summary.count(RunStatus.NOT_RUN) == 3
     assert MARK not in db.read_bytes()
 
 
@@ -243,7 +244,7 @@ def test_the_cli_grades_a_class_and_every_report_reads_back(classroom, data_root
     result = runner.invoke(main, ["batch", str(root), "-a", "linreg", "--db", url, "--device",
                                   "cpu", "--data-root", str(data_root), "--jobs", "2"])
     assert result.exit_code == 0, result.output
-    assert f"{len(expected)} submissions, 5 graded, 0 skipped, 2 could not be graded" \
+    assert f"{len(expected)} submissions, 4 graded, 0 skipped, 3 not run, 0 timed out" \
         in result.output
     truth = scores_of(db)["score"]
     for fmt in ("csv", "json", "parquet", "xlsx", "html"):
@@ -319,12 +320,13 @@ def test_a_folder_name_that_is_not_utf8_is_an_error_run_and_the_rest_are_graded(
                                                 data_root=data_root))
         again = run_batch(root, book, Options("linreg", jobs=1, device="cpu",
                                               data_root=data_root))
-    assert (summary.count(RunStatus.GRADED), summary.count(RunStatus.ERROR)) == (1, 1)
+    assert (summary.count(RunStatus.GRADED), summary.count(RunStatus.NOT_RUN)) == (1, 1)
     assert again.skipped == 2  # the error run is kept: the next batch does not redo it
     scores = scores_of(db)
     assert scores.loc["ada", "score"] == scores.loc["ada", "max_score"] > 0
-    assert scores.loc["bad\\xff\\xfename", "status"] == "error"
-    assert "bad\\xff\\xfename is not a valid UTF-8 name" in scores.loc["bad\\xff\\xfename", "error"]
+    assert scores.loc["bad\\xff\\xfename", "status"] == "not_run"
+    assert "bad\\xff\\xfename is not a valid UTF-8 name" in \
+        scores.loc["bad\\xff\\xfename", "reason"]
 
 
 def test_one_ctrl_c_waits_for_the_run_to_be_stored_and_a_second_gives_up_at_once():

@@ -80,7 +80,9 @@ def test_check_json_is_exactly_one_object(run, tmp_path):
     assert result.exit_code == 0, result.output
     report, end = json.JSONDecoder().raw_decode(result.stdout)
     assert result.stdout[end:].strip() == ""
-    assert set(report) == {"assignment", "student", "score", "max_score", "checks"}
+    assert set(report) == {"assignment", "student", "score", "max_score", "status", "reason",
+                           "checks"}
+    assert (report["status"], report["reason"]) == ("graded", "")
     assert (report["assignment"], report["student"]) == ("linreg", "bob")
     statuses = {o.value for o in Outcome}
     for check in report["checks"]:

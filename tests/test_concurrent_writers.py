@@ -36,8 +36,8 @@ pytest_plugins = ["postgres"]
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 GRADER = Path(sys.executable).parent / "grader"  # the console script, as a teacher runs it
 CLASS = REPO / "examples" / "class"
-SUMMARY = re.compile(r"(\d+) submissions, (\d+) graded, (\d+) skipped, (\d+) could not be "
-                     r"graded, (\d+) crashed")
+SUMMARY = re.compile(r"(\d+) submissions, (\d+) graded, (\d+) skipped, (\d+) not run, "
+                     r"(\d+) timed out, (\d+) crashed")
 WRITERS = 8
 
 
@@ -110,14 +110,18 @@ def test_runs_overrides_and_tables_round_trip_on_postgresql(postgres_url):
     with Gradebook(postgres_url) as book:
         assert book.path is None  # no file, so no 0600 file to make
         book.record(new_run("alice", "h1"))
+        # bob's run as a gradebook from before not_run stored it: it reads back as not_run
         book.record(new_run("bob", "h2", status=RunStatus.ERROR, checks=(), error="bad zip"))
         book.record(new_run("carol", "h3", status=RunStatus.CRASHED, checks=(), error="died"))
-        assert book.graded("d2l-ch3", "softmax", "v1") == {("alice", "h1"), ("bob", "h2")}
+        book.record(new_run("dan", "h4", status=RunStatus.TIMED_OUT, error="budget"))
+        assert book.graded("d2l-ch3", "softmax", "v1") == {("alice", "h1"), ("bob", "h2"),
+                                                           ("dan", "h4")}
         book.override("alice", "softmax", 1.5, check_id="b", by="ta@uni", reason="partial")
         scores, checks = tables(book)
     by_student = scores.set_index("student")
-    assert by_student["status"].to_dict() == {"alice": "graded", "bob": "error",
-                                              "carol": "crashed"}
+    assert by_student["status"].to_dict() == {"alice": "graded", "bob": "not_run",
+                                              "carol": "crashed", "dan": "timed_out"}
+    assert by_student.loc["bob", "reason"] == "bad zip"
     assert by_student.loc["alice", "score"] == 3.5 and by_student.loc["alice", "overridden"]
     assert by_student.loc["alice", "graded_at"] == T0 + timedelta(seconds=3)
     assert str(scores["graded_at"].dt.tz) == "UTC"
@@ -307,8 +311,8 @@ def test_two_batches_over_one_class_grade_each_submission_once(url, tmp_path, da
                                             "chen wei": "chen wei"})
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     summaries = finish(start_batches(url, [root, root], data_root, logs), logs)
-    assert [(found, graded + skipped) for found, graded, skipped, _, _ in summaries] == [(3, 3)] * 2
-    assert sum(graded for _, graded, _, _, _ in summaries) == 3
+    assert [(found, graded + skipped) for found, graded, skipped, *_ in summaries] == [(3, 3)] * 2
+    assert sum(graded for _, graded, *_ in summaries) == 3
     assert runs_of(url) == {("ada", "graded"): 1, ("ada twin", "graded"): 1,
                             ("chen wei", "graded"): 1}
     if url.startswith("postgresql"):  # held until both were in `record`: neither skipped early
@@ -325,7 +329,7 @@ def test_two_batches_over_two_classes_store_every_run(postgres_url, tmp_path, da
                                                    ("ada", "chen wei")}) for i in (1, 2)]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     summaries = finish(start_batches(postgres_url, roots, data_root, logs), logs)
-    assert summaries == [(2, 2, 0, 0, 0)] * 2
+    assert summaries == [(2, 2, 0, 0, 0, 0)] * 2
     assert runs_of(postgres_url) == {(f"{name}{i}", "graded"): 1
                                      for name in ("ada", "chen wei") for i in (1, 2)}
     assert_whole(postgres_url)

@@ -317,8 +317,8 @@ def test_a_batch_grades_notebooks_in_folders_and_in_zips(tmp_path, data_root):
     scores = scores.set_index("student")
     assert scores.loc["erin", "score"] == cpu_points("linreg")
     # a notebook that is not one is an error run: nothing graded, no score recorded
-    assert scores.loc["gus", "status"] == "error" and scores.loc["gus", "score"] == 0
-    assert scores.loc["gus", "error"].startswith(
+    assert scores.loc["gus", "status"] == "not_run" and scores.loc["gus", "score"] == 0
+    assert scores.loc["gus", "reason"].startswith(
         "linear_regression.ipynb is not a notebook: not valid JSON")
     assert checks[checks["student"] == "gus"].empty
     lost = checks[(checks["student"] == "frank") & (checks["status"] != "passed")

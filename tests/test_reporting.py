@@ -42,7 +42,7 @@ def db(tmp_path: Path) -> str:
         store(book, "bob", result("large_logits", False, message="max abs error 3.2e-02",
                                   hint="subtract each row's max before exp"),
               result("hidden_case", False, hidden=True, message=SECRET, hint=SECRET))
-        store(book, "eve", status=RunStatus.ERROR, error="eve.zip is not a valid zip file")
+        store(book, "eve", status=RunStatus.NOT_RUN, error="eve.zip is not a valid zip file")
     return url
 
 
@@ -55,7 +55,7 @@ def test_report_infers_the_format_from_the_suffix(db, tmp_path):
     assert invoke("report", "--db", db, "-o", str(out)).exit_code == 0
     scores = pd.read_parquet(out).set_index("student")
     assert scores["score"].to_dict() == {"ada": 4.0, "bob": 0.0, "eve": 0.0}
-    assert scores.loc["eve", "status"] == "error"
+    assert scores.loc["eve", "status"] == "not_run"
 
 
 def test_report_without_a_known_suffix_asks_for_a_format(db, tmp_path):

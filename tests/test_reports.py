@@ -129,7 +129,7 @@ RESULTS = {
 
 BOB_ERROR = "corrupt zip: bad CRC-32 for softmax_regression.py"
 
-# (student, assignment, score, max_score, status, error), added up by hand from RESULTS
+# (student, assignment, score, max_score, status, reason), added up by hand from RESULTS
 SCORES = [
     ("alice", "linreg", 6.0, 6.0, "graded", ""),
     ("alice", "softmax", 8.0, 8.0, "graded", ""),
@@ -138,7 +138,7 @@ SCORES = [
     (SCRIPT, "linreg", 4.0, 6.0, "graded", ""),
     (SCRIPT, "softmax", 5.0, 8.0, "graded", ""),
     ("bob", "linreg", 2.0, 6.0, "graded", ""),
-    ("bob", "softmax", 0.0, 8.0, "error", BOB_ERROR),
+    ("bob", "softmax", 0.0, 8.0, "not_run", BOB_ERROR),
 ]
 
 
@@ -149,7 +149,7 @@ def _run_id(student: str, assignment: str) -> int:
 @pytest.fixture
 def scores() -> pd.DataFrame:
     rows = []
-    for number, (student, assignment, score, max_score, status, error) in enumerate(SCORES):
+    for number, (student, assignment, score, max_score, status, reason) in enumerate(SCORES):
         rows.append({
             "student": student,
             "assignment": assignment,
@@ -161,7 +161,7 @@ def scores() -> pd.DataFrame:
             "version": "a3f9c2e" if assignment == "linreg" else "b81d04f",
             "run_id": _run_id(student, assignment),
             "content_hash": f"c0ffee{number}",
-            "error": error,
+            "reason": reason,
             "overridden": False,
         })
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
@@ -453,12 +453,16 @@ def test_feedback_puts_multiline_messages_in_code_blocks(scores, checks, tmp_pat
     assert "<pre>after one step w is unchanged: max abs change 0\nexpected" in page
 
 
-def test_feedback_of_an_error_run_shows_the_error(scores, checks, tmp_path):
+def test_feedback_of_a_submission_that_did_not_run_says_why_once(scores, checks, tmp_path):
     written = write_feedback(scores, checks, tmp_path, student="bob")
     assert [path.name for path in written] == ["linreg.md", "linreg.html", "softmax.md",
                                                "softmax.html"]
     markdown = (tmp_path / "bob" / "softmax.md").read_text(encoding="utf-8")
     assert BOB_ERROR in markdown and "Score: 0 / 8" in markdown
+    assert markdown.count(BOB_ERROR) == 1 and "Nothing of this submission ran" in markdown
+    assert "## " not in markdown  # no check list: none of them ran
+    page = (tmp_path / "bob" / "softmax.html").read_text(encoding="utf-8")
+    assert page.count(html.escape(BOB_ERROR)) == 1 and "<h2>" not in page
 
 
 def test_feedback_escapes_names_in_markdown_and_html(scores, checks, tmp_path):
@@ -536,7 +540,7 @@ def test_gradescope_hides_hidden_checks(scores, checks):
     assert IN_PLACE_HINT in in_place["output"] and "expected -0.03" in in_place["output"]
 
 
-def test_gradescope_error_run_scores_zero_with_its_error(scores, checks):
+def test_gradescope_run_that_did_not_run_scores_zero_with_its_reason(scores, checks):
     row = _one(scores, "bob", "softmax").iloc[0]
     results = gradescope_results(checks.iloc[:0], row)
     assert results["score"] == 0 and results["tests"] == []
@@ -629,3 +633,18 @@ def test_control_characters_in_a_name_reach_the_workbook_escaped(scores, checks,
     path = write_report(named, checks, "xlsx", tmp_path / "r.xlsx")
     names = [cell.value for cell in openpyxl.load_workbook(path)["scores"]["A"]]
     assert "bob\\x07\\x1b[2J" in names
+
+
+def test_item_analysis_counts_graded_submissions_only_and_says_what_it_left_out(scores, checks):
+    from grader.reports.tables import graded_checks
+
+    assert graded_checks(checks, scores)[1] == "left out: 1 not run"
+    scores.loc[_pair(scores, "bob", "linreg"), "status"] = "timed_out"
+    kept, left_out = graded_checks(checks, scores)
+    assert left_out == "left out: 1 not run, 1 timed out"
+    assert set(kept.loc[kept["assignment"] == "linreg", "student"]) == {"alice", JOSE, SCRIPT}
+    items = item_analysis(kept).set_index("check_id")
+    assert items.loc["synthetic_data_shapes", "attempts"] == 3
+    page = html_report(scores, checks)
+    assert "Graded submissions only; left out: 1 not run, 1 timed out." in page
+    assert "<h3>Not graded as handed in</h3>" in page and html.escape(BOB_ERROR) in page

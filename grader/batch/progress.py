@@ -14,7 +14,7 @@ from rich.progress import (
 )
 
 from grader.batch.run import Graded
-from grader.outcomes import RunStatus
+from grader.outcomes import SCORED
 from grader.outcomes.text import printable
 
 
@@ -48,13 +48,14 @@ class BatchProgress:
         name = escape(printable(graded.student))
         if graded.duplicate:
             self.console.print(f"[dim]= {name}  graded by another batch meanwhile: kept its run[/]")
-        elif graded.status is RunStatus.GRADED:
+        elif graded.status in SCORED:
             self._below += not graded.full_marks
             mark = "[green]✓[/]" if graded.full_marks else "[yellow]✗[/]"
-            self.console.print(f"{mark} {name}  {graded.score:g}/{graded.max_score:g}")
+            late = f"  {graded.status}: {escape(printable(graded.error))}" if graded.error else ""
+            self.console.print(f"{mark} {name}  {graded.score:g}/{graded.max_score:g}{late}")
         else:
             self._errors += 1
             error = escape(printable(graded.error))
             self.console.print(f"[red]! {name}  {graded.status}: {error}[/]")
-        failures = f"{self._below} below full marks, {self._errors} not graded"
+        failures = f"{self._below} below full marks, {self._errors} not run or crashed"
         self._progress.update(self._task, advance=1, failures=failures)

@@ -22,7 +22,7 @@ from grader import options as defaults
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
 from grader.batch.submissions import Submission, SubmissionsError, discover, readable
 from grader.gradebook import Gradebook, NewRun
-from grader.outcomes import Interrupted, RunStatus, SubmissionResult, UsageError
+from grader.outcomes import SCORED, Interrupted, RunStatus, SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
 
 
@@ -43,7 +43,7 @@ class Graded:
 
     @property
     def full_marks(self) -> bool:
-        return self.status is RunStatus.GRADED and self.score >= self.max_score
+        return self.status in SCORED and self.score >= self.max_score
 
 
 @dataclass
@@ -61,7 +61,7 @@ class BatchSummary:
 
     @property
     def below_full_marks(self) -> int:
-        return sum(g.status is RunStatus.GRADED and not g.full_marks for g in self.outcomes)
+        return sum(g.status in SCORED and not g.full_marks for g in self.outcomes)
 
 
 @dataclass(frozen=True)
@@ -208,14 +208,17 @@ class _Store:
 
     def error(self, submission: Submission) -> None:
         now = utcnow()
-        self._store(submission, RunStatus.ERROR, now, now, error=submission.problem)
+        self._store(submission, RunStatus.NOT_RUN, now, now, error=submission.problem)
 
     def finished(self, submission: Submission, finished: Finished) -> None:
         result = finished.result
-        status = RunStatus.GRADED if result is not None else (
-            RunStatus.CRASHED if finished.crashed else RunStatus.ERROR)
+        if result is not None:  # graded, or why not: nothing ran, its time ran out
+            status, error = result.status, result.reason
+        else:
+            status = RunStatus.CRASHED if finished.crashed else RunStatus.NOT_RUN
+            error = finished.error
         self._store(submission, status, finished.started_at, finished.finished_at,
-                    result=result, error=finished.error, device=finished.device,
+                    result=result, error=error, device=finished.device,
                     fingerprint=finished.fingerprint)
 
     def _store(self, submission: Submission, status: RunStatus, started, ended, *,

@@ -29,13 +29,14 @@ from grader.notebooks import (
 )
 from grader.notebooks import explain_missing as _explain_missing
 from grader.notebooks import explain_name_error as _explain_name_error
+from grader.outcomes import GraderError
 
 NOTEBOOK = ".ipynb"
 MAX_SOURCE_BYTES = 1 * 2**20  # the learner's .py, or the module a notebook becomes
 MAX_NOTEBOOK_BYTES = 128 * 2**20  # outputs included: they are never read, but parsed as JSON
 
 
-class IntakeError(Exception):
+class IntakeError(GraderError):
     """The folder holds nothing that can be graded as this assignment's file, and why."""
 
 

@@ -42,6 +42,7 @@ class Unavailable:
 
     outcome: Outcome
     message: str
+    ours: bool = False  # the grader's own trouble (the worker could not fork), not the student's
 
 
 class Session:
@@ -69,6 +70,13 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def whole(self) -> Unavailable | None:
+        """Why nothing of the submission can run (no file, a syntax error, a failed import),
+        importing it first if no check has; None when it imported."""
+        if self._unavailable is None and self._defined is None:
+            self._import()
+        return self._unavailable
 
     def unavailable(self, function: str) -> Unavailable | None:
         """None if ``function`` can be called; otherwise why not."""
@@ -175,7 +183,7 @@ class Session:
         except WorkerError as err:  # the grader's trouble, reported on this submission alone
             self.close()
             self._unavailable = Unavailable(
-                Outcome.ERROR, f"the grader could not start this submission: {err}"
+                Outcome.ERROR, f"the grader could not start this submission: {err}", ours=True
             )
             return
         shown = self.intake.shown if self.intake else name

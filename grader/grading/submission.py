@@ -15,7 +15,7 @@ import torch
 from grader import options
 from grader.authoring.assignment import Assignment, Check
 from grader.authoring.rules import banned_uses, own_d2l_names, reachable
-from grader.grading.session import Session
+from grader.grading.session import Session, Unavailable
 from grader.grading.views import Reference, Student
 from grader.numeric.compare import CheckFailed
 from grader.outcomes import (
@@ -23,6 +23,7 @@ from grader.outcomes import (
     Category,
     CheckResult,
     Outcome,
+    RunStatus,
     StudentProblem,
     SubmissionResult,
     cause_id,
@@ -57,11 +58,13 @@ def grade(
     results: list[CheckResult] = []
     hung: dict[str, CheckResult] = {}  # function -> the check it first timed out in
     end = time.monotonic() + budget if budget is not None else None
+    over = 0  # checks the budget left unrun
     with Session(worker, assignment, submission, device=device) as session:
         for check in checks:
             left = end - time.monotonic() if end is not None else check.timeout
             if left <= 0:
                 results.append(_over_budget(check, budget))
+                over += 1
                 continue
             blocked = _reaches_hung(check, hung, session)
             if blocked is not None:
@@ -78,7 +81,22 @@ def grade(
             if result.status is Outcome.TIMEOUT and session.unavailable(check.function) is None:
                 hung.setdefault(check.function, result)
             results.append(result)
-    return SubmissionResult(assignment.name, student or Path(submission).name, tuple(results))
+        status, reason = _status(session.whole(), over, budget)
+    return SubmissionResult(assignment.name, student or Path(submission).name, tuple(results),
+                            status, reason)
+
+
+def _status(whole: Unavailable | None, over: int, budget: float | None) -> tuple[RunStatus, str]:
+    """graded, or why not: nothing of it ran (``whole``), or its time ran out."""
+    if whole is not None and whole.ours:  # no score from a broken grader: graded again later
+        return RunStatus.CRASHED, whole.message
+    if whole is not None:
+        timed_out = whole.outcome is Outcome.TIMEOUT
+        return (RunStatus.TIMED_OUT if timed_out else RunStatus.NOT_RUN), whole.message
+    if over:
+        return RunStatus.TIMED_OUT, (f"it used up its time budget of {budget:g} s; {over} "
+                                     f"check{'s' if over > 1 else ''} did not run")
+    return RunStatus.GRADED, ""
 
 
 def _over_budget(check: Check, budget: float) -> CheckResult:

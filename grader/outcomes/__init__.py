@@ -18,6 +18,7 @@ from grader.outcomes.results import (
     CHECK_FIELDS,
     HIDDEN_MESSAGE,
     RESULT_COLUMNS,
+    SCORED,
     STORED_AS,
     UNCOUNTED,
     Category,
@@ -30,8 +31,8 @@ from grader.outcomes.results import (
 )
 
 __all__ = [
-    "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "STORED_AS", "UNCOUNTED", "Category",
-    "CheckResult", "ExitCode", "GraderError", "Interrupted", "NotImplementedByStudent",
+    "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "SCORED", "STORED_AS", "UNCOUNTED",
+    "Category", "CheckResult", "ExitCode", "GraderError", "Interrupted", "NotImplementedByStudent",
     "Outcome", "RunStatus", "StudentError", "StudentProblem", "StudentTimeout",
     "SubmissionResult", "UsageError", "cause_id", "total",
 ]

@@ -31,9 +31,13 @@ UNCOUNTED = frozenset({Outcome.SKIPPED})
 class RunStatus(str, Enum):
     """How grading a submission ended, as the gradebook stores it."""
 
-    GRADED = "graded"  # every check ran; the score stands
-    ERROR = "error"  # the submission cannot be graded as handed in (a corrupt zip, too big)
+    GRADED = "graded"  # its checks ran; the score stands
+    # nothing of it ran: no file or a misnamed one, a syntax error, an import that failed, a
+    # corrupt zip, a notebook that is not one; ``reason`` says which, in one sentence
+    NOT_RUN = "not_run"
+    TIMED_OUT = "timed_out"  # its import, or its time budget, ran out; what ran is scored
     CRASHED = "crashed"  # the grader failed on it (a slot died): the next batch retries it
+    ERROR = "error"  # stored by gradebooks before not_run existed; reports read it as not_run
 
     def __str__(self) -> str:
         return self.value
@@ -93,6 +97,10 @@ def cause_id(function: str, signature: str) -> str:
     return hashlib.sha256(f"{function}\0{signature}".encode()).hexdigest()[:8]
 
 
+# Runs whose score stands: their checks ran (a timed-out one's, up to its time budget).
+SCORED = frozenset({RunStatus.GRADED, RunStatus.TIMED_OUT})
+
+
 def _plain(name: str, value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
@@ -111,6 +119,8 @@ class SubmissionResult:
     assignment: str
     student: str
     checks: tuple[CheckResult, ...]
+    status: RunStatus = RunStatus.GRADED  # graded, not_run or timed_out
+    reason: str = ""  # why, one sentence, unless graded
 
     @property
     def score(self) -> float:
@@ -132,5 +142,7 @@ class SubmissionResult:
             "student": self.student,
             "score": self.score,
             "max_score": self.max_score,
+            "status": self.status.value,
+            "reason": self.reason,
             "checks": [c.to_dict() for c in self.checks],
         }

@@ -62,8 +62,8 @@ def gradescope_results(checks: pd.DataFrame, scores_row: pd.Series) -> dict[str,
 
     One test per check that was not skipped, named "function: title" and numbered
     "function.check"; hidden checks show their title, status and points only. The top-level
-    score is the gradebook's (so a manual override wins); an error run scores 0 with its error
-    as the output.
+    score is the gradebook's (so a manual override wins); a submission whose checks did not run
+    (not_run, crashed) has no tests, and its status and reason as the output.
 
     Args:
         checks: the check rows of this one submission.
@@ -73,9 +73,9 @@ def gradescope_results(checks: pd.DataFrame, scores_row: pd.Series) -> dict[str,
         {"score", "execution_time", "output", "tests": [{"name", "number", "score",
         "max_score", "status", "output", "visibility"}]}.
     """
-    if scores_row["status"] == "error":
-        output = f"{summary.ERROR_INTRO}\n{text(scores_row['error'])}"
-        return {"score": 0.0, "output": output, "tests": []}
+    if not summary.ran(scores_row):
+        output = f"{summary.status_intro(scores_row)}\n{text(scores_row['reason'])}"
+        return {"score": float(scores_row["score"]), "output": output, "tests": []}
     visible = for_students(checks_table(checks))
     tests = []
     for section, (_, group) in enumerate(summary.by_function(visible), start=1):

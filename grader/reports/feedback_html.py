@@ -21,11 +21,10 @@ def render(row: pd.Series, checks: pd.DataFrame) -> str:
     if summary.overridden(row):
         parts.append(f"<p>{escape(summary.OVERRIDE_NOTE)}</p>")
     parts.append(f'<p class="muted">{escape(summary.graded_line(row))}</p>')
-    if row["status"] == "error":
-        parts.append(
-            f"<p>{escape(summary.ERROR_INTRO)}</p>\n<pre>{escape(text(row['error']))}</pre>"
-        )
-    for function, group in summary.by_function(checks):
+    if summary.status_intro(row):
+        parts.append(f"<p>{escape(summary.status_intro(row))}</p>\n"
+                     f"<pre>{escape(text(row['reason']))}</pre>")
+    for function, group in summary.by_function(checks) if summary.ran(row) else ():
         heading = f"<code>{escape(function)}</code>: {escape(summary.function_points(group))}"
         parts += [f"<h2>{heading}</h2>", _function(group)]
     return page(title, "\n".join(parts))

@@ -23,9 +23,9 @@ def render(row: pd.Series, checks: pd.DataFrame) -> str:
     if summary.overridden(row):
         lines += ["", summary.OVERRIDE_NOTE]
     lines += ["", inline(summary.graded_line(row))]
-    if row["status"] == "error":
-        lines += ["", summary.ERROR_INTRO, "", *fenced(text(row["error"]))]
-    for function, group in summary.by_function(checks):
+    if summary.status_intro(row):
+        lines += ["", summary.status_intro(row), "", *fenced(text(row["reason"]))]
+    for function, group in summary.by_function(checks) if summary.ran(row) else ():
         lines += ["", f"## {code(function)}: {summary.function_points(group)}", ""]
         lines += _function(group)
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from grader import options
 from grader.reports.cells import text_cells, without_controls, written_whole
 from grader.reports.html import html_report
 from grader.reports.schema import long_scores
-from grader.reports.tables import gradebook, item_analysis
+from grader.reports.tables import gradebook, graded_checks, item_analysis
 
 FORMATS = options.REPORT_FORMATS  # each has a writer in _WRITERS below
 
@@ -70,7 +70,7 @@ def _xlsx(scores: pd.DataFrame, checks: pd.DataFrame, output: Path) -> None:
     sheets = {
         "gradebook": gradebook(scores).reset_index(),
         "scores": _naive_utc(long_scores(scores)),
-        "items": item_analysis(checks),
+        "items": item_analysis(graded_checks(checks, scores)[0]),
     }
     with pd.ExcelWriter(output, engine="openpyxl") as writer:
         for name, frame in sheets.items():

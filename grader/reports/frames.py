@@ -43,7 +43,7 @@ def _current_runs(gradebook: Gradebook, course: str | None,
             StudentRow.name.label("student"), SubmissionRow.assignment, RunRow.score,
             RunRow.max_score, RunRow.status, RunRow.finished_at.label("graded_at"),
             AssignmentRow.version, RunRow.id.label("run_id"), SubmissionRow.content_hash,
-            RunRow.error,
+            RunRow.error.label("reason"),
         )
         .join(RunRow.submission).join(SubmissionRow.student).join(RunRow.assignment)
     )
@@ -54,7 +54,8 @@ def _current_runs(gradebook: Gradebook, course: str | None,
     runs = _frame(gradebook, query)
     if runs.empty:
         return runs
-    runs["status"] = runs["status"].map(str)
+    # a gradebook from before not_run stored "error" for a submission nothing of which ran
+    runs["status"] = runs["status"].map(str).replace({str(RunStatus.ERROR): str(RunStatus.NOT_RUN)})
     runs["finished"] = runs["status"] != str(RunStatus.CRASHED)
     runs = runs.sort_values(["finished", "run_id"]).groupby(["student", "assignment"]).tail(1)
     return runs.drop(columns="finished").sort_values(["student", "assignment"])

@@ -10,7 +10,7 @@ import pandas as pd
 from grader.reports.charts import pass_rate_bars, score_histogram
 from grader.reports.markup import image, page, table
 from grader.reports.schema import number
-from grader.reports.tables import gradebook, item_analysis, shared_causes
+from grader.reports.tables import gradebook, graded_checks, item_analysis, shared_causes
 
 
 def html_report(scores: pd.DataFrame, checks: pd.DataFrame, *, title: str = "Gradebook") -> str:
@@ -27,13 +27,16 @@ def html_report(scores: pd.DataFrame, checks: pd.DataFrame, *, title: str = "Gra
     heading = f"<h1>{escape(title)}</h1>"
     if scores.empty:
         return page(title, f"{heading}\n<p>Nothing graded yet: there are no scores to report.</p>")
-    items = item_analysis(checks) if not checks.empty else None
+    graded, left_out = graded_checks(checks, scores)
+    items = item_analysis(graded) if not graded.empty else None
     parts = [heading, _summary(scores), "<h2>Scores by student</h2>",
              table(gradebook(scores), index=True)]
-    parts.append(_errors(scores))
+    parts.append(_not_graded(scores))
     for assignment, rows in scores.groupby("assignment", sort=True):
         parts.append(_charts(str(assignment), rows, items))
     parts.append("<h2>Item analysis</h2>")
+    if left_out:
+        parts.append(f'<p class="muted">Graded submissions only; {escape(left_out)}.</p>')
     parts.append(_item_table(items))
     causes = shared_causes(checks)
     if not causes.empty:
@@ -50,12 +53,14 @@ def _summary(scores: pd.DataFrame) -> str:
     )
 
 
-def _errors(scores: pd.DataFrame) -> str:
-    failed = scores[scores["status"] == "error"]
-    if failed.empty:
+def _not_graded(scores: pd.DataFrame) -> str:
+    """The submissions that did not simply run: not run, timed out, crashed, and why."""
+    others = scores[scores["status"] != "graded"]
+    if others.empty:
         return ""
-    rows = failed[["student", "assignment", "error"]].sort_values(["student", "assignment"])
-    return "<h3>Could not be graded</h3>\n" + table(rows)
+    rows = others[["student", "assignment", "status", "reason"]].sort_values(
+        ["student", "assignment"])
+    return "<h3>Not graded as handed in</h3>\n" + table(rows)
 
 
 def _charts(assignment: str, scores: pd.DataFrame, items: pd.DataFrame | None) -> str:

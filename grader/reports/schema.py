@@ -19,7 +19,7 @@ SCORE_COLUMNS = (
     "version",
     "run_id",
     "content_hash",
-    "error",
+    "reason",  # why, unless graded: not_run, timed_out, crashed
     "overridden",
 )
 

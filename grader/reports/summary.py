@@ -8,8 +8,24 @@ from grader.reports import causes
 from grader.reports.schema import counted_rows, number, text
 
 OVERRIDE_NOTE = "This score was set by hand, so it can differ from the sum of the checks below."
-ERROR_INTRO = "This submission could not be graded:"
 CHECK_OVERRIDE_NOTE = "(points set by hand)"
+# What a status other than graded means to the student, said once above the checks.
+STATUS_INTROS = {
+    "not_run": "Nothing of this submission ran, so no check could pass:",
+    "timed_out": "This submission ran out of time; the checks that ran are scored:",
+    "crashed": "The grader failed on this submission, not the other way round; it will be "
+               "graded again:",
+}
+
+
+def status_intro(row: pd.Series) -> str:
+    """"" for a graded submission; else what its status means, to put before its reason."""
+    return STATUS_INTROS.get(text(row["status"]), "")
+
+
+def ran(row: pd.Series) -> bool:
+    """Whether the submission's checks ran, so that listing them says anything."""
+    return text(row["status"]) in ("graded", "timed_out")
 
 
 def score_line(row: pd.Series) -> str:

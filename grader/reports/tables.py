@@ -52,6 +52,21 @@ def _refuse_duplicates(scores: pd.DataFrame) -> None:
         )
 
 
+def graded_checks(checks: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The checks of graded submissions only, and what was left out: a zero from a submission
+    that never ran says nothing about how hard a check is.
+
+    Returns:
+        (the checks, "" or a sentence such as "left out: 2 not run, 1 timed out").
+    """
+    require_columns(scores, ("run_id", "status"), "scores")
+    graded = scores.loc[scores["status"] == "graded", "run_id"]
+    others = scores.loc[scores["status"] != "graded", "status"].value_counts().sort_index()
+    left = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in others.items())
+    return (checks[checks["run_id"].isin(graded)] if "run_id" in checks else checks,
+            f"left out: {left}" if left else "")
+
+
 def item_analysis(checks: pd.DataFrame) -> pd.DataFrame:
     """How the class did on each check, hardest first within each assignment.
 
