@@ -137,7 +137,10 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Submissions graded at once  [default: one per core]")
 @DB
-@click.option("--regrade", is_flag=True, help="Grade again what this version already graded.")
+@click.option("--student", "students", multiple=True,
+              help="Grade only this student's folder or zip (repeat for several).")
+@click.option("--force", "--regrade", "regrade", is_flag=True,
+              help="Grade again what this version already graded, unchanged or not.")
 @DEVICE
 @DATA_ROOT
 @SEED
@@ -148,8 +151,8 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
 @click.option("--ray-address", default=None,
               help="The Ray cluster to grade on  [default: RAY_ADDRESS, else a local one]")
 @COURSE
-def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolation, executor,
-          ray_address, course) -> None:
+def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed, isolation,
+          executor, ray_address, course) -> None:
     """Grade every submission under ROOT (a folder or a .zip per student) into the gradebook.
 
     Already graded submissions are skipped, so an interrupted batch resumes where it stopped.
@@ -160,8 +163,8 @@ def batch(root, assignment, jobs, db, regrade, device, data_root, seed, isolatio
     from grader.outcomes import RunStatus
 
     settings = api.BatchOptions(assignment, course=course, jobs=jobs, regrade=regrade,
-                                device=device, data_root=data_root, seed=seed,
-                                isolation=isolation)
+                                students=students, device=device, data_root=data_root,
+                                seed=seed, isolation=isolation)
     with BatchProgress() as progress:
         summary = api.grade_class(root, settings, db=db, executor=executor,
                                   ray_address=ray_address, on_plan=progress.plan,

@@ -345,3 +345,32 @@ def test_one_ctrl_c_waits_for_the_run_to_be_stored_and_a_second_gives_up_at_once
             os.kill(os.getpid(), signal.SIGINT)
             stored.append("never")  # the second is raised where it lands
     assert stored == ["run"]
+
+
+def test_student_regrades_the_named_and_force_the_unchanged(tmp_path, data_root):
+    """Issue 19, item 6: one student again after an extension, without the class."""
+    root = tmp_path / "class"
+    for name in ("ann", "Bo", "cy"):
+        (root / name).mkdir(parents=True)
+        (root / name / LINREG_FILE).write_text(REFERENCE)
+    url = f"sqlite:///{tmp_path / 'grades.db'}"
+
+    def cli_batch(*extra: str):
+        return CliRunner().invoke(main, ["batch", str(root), "-a", "linreg", "--db", url,
+                                         "--device", "cpu", "--data-root", str(data_root),
+                                         "--jobs", "1", *extra])
+
+    first = cli_batch("--student", "ann", "--student", "bo")  # names match case-insensitively
+    assert first.exit_code == 0, first.output
+    assert "2 submissions, 2 graded" in first.output
+    assert run_counts(tmp_path / "grades.db")[0] == 2
+    (root / "cy" / LINREG_FILE).write_text(REFERENCE + "\n# the extension's fix\n")
+    forced = cli_batch("--student", "ann", "--force")  # unchanged, graded again all the same
+    assert "1 submissions, 1 graded, 0 skipped" in forced.output
+    rest = cli_batch()
+    assert "3 submissions, 1 graded, 2 skipped" in rest.output  # cy only
+    unknown = cli_batch("--student", "dee")
+    assert unknown.exit_code == 2
+    assert unknown.output.strip() == (f"error: --student dee: no folder or zip of that name "
+                                      f"under {root} (3 submissions there)")
+    assert run_counts(tmp_path / "grades.db")[0] == 4  # nothing written by the failed one

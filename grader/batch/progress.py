@@ -41,7 +41,7 @@ class BatchProgress:
     def plan(self, pending: int, skipped: int) -> None:
         if skipped:
             self.console.print(f"{skipped} already graded at this version: skipped "
-                               "(--regrade grades them again)")
+                               "(--force grades them again)")
         self._task = self._progress.add_task("grading", total=pending, failures="")
 
     def graded(self, graded: Graded) -> None:

@@ -71,7 +71,8 @@ class Options:
     assignment: str
     course: str | None = None  # a folder or an installed course's name; None: the default
     jobs: int | None = None  # slots; default one per core
-    regrade: bool = False
+    regrade: bool = False  # grade again what this version already graded (--force)
+    students: tuple[str, ...] = ()  # only these (folder or zip names); () grades everyone
     device: str = defaults.DEVICE
     data_root: str | Path | None = None
     seed: int = defaults.SEED
@@ -95,7 +96,7 @@ def run_batch(
     isolation = choose_isolation(options.isolation)
     with tempfile.TemporaryDirectory(prefix="grader-unpacked-") as unpacked:
         try:
-            found = discover(Path(root), Path(unpacked))
+            found = _chosen(discover(Path(root), Path(unpacked)), options.students, Path(root))
         except SubmissionsError as err:
             raise BatchError(str(err)) from None
         settings = _settings(options, isolation, gradebook, Path(root))
@@ -260,6 +261,19 @@ class _Store:
 
             self._environment = fingerprint.environment(self.settings.device)
         return self._environment
+
+
+def _chosen(found: list[Submission], students: tuple[str, ...], root: Path) -> list[Submission]:
+    """The submissions of ``students`` (all when none are named); a name that matches no folder
+    or zip under ``root`` is an error before anything is graded."""
+    if not students:
+        return found
+    names = {s.student.casefold(): s for s in found}
+    unknown = [name for name in students if name.casefold() not in names]
+    if unknown:
+        raise SubmissionsError(f"--student {unknown[0]}: no folder or zip of that name under "
+                               f"{root} ({len(found)} submissions there)")
+    return [names[name.casefold()] for name in dict.fromkeys(students)]
 
 
 def _taken_in(submission: Submission, student_file: str) -> Submission:
