@@ -275,8 +275,9 @@ def assignments(course) -> None:
     from grader.reports import terminal
 
     opened = api.open_course(course)
+    here = api.resolve_device("auto").type  # the maximum a grading on this machine uses
     for a in opened.assignments.values():
-        click.echo(terminal.assignment(a))
+        click.echo(terminal.assignment(a, here))
         click.echo()
     for name, reason in sorted(opened.broken.items()):
         click.echo(f"{name}: BROKEN, not graded: {printable(str(reason))}")

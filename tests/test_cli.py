@@ -157,6 +157,10 @@ def test_assignments_lists_linreg_with_its_functions_and_points(run):
     lines = block.splitlines()
     assert lines[0].startswith(f"linreg: {linreg.title} ({LINREG_FILE}, ")
     assert f"{linreg.max_score:g} points" in lines[0]
+    # and, on a machine without a GPU, the maximum a grading there uses
+    devices = sum(c.points for c in linreg.checks if c.category.value == "device")
+    without = f"; {linreg.max_score - devices:g} graded without a GPU, as on this machine"
+    assert devices > 0 and (without in lines[0]) == (not torch.cuda.is_available())
     listed = [line.split()[0] for line in lines if line.startswith("  ") and line[2] != " "]
     assert listed == list(linreg.functions)
     for c in linreg.checks:

@@ -242,8 +242,8 @@ def test_item_analysis_pass_rates_match_hand_count(checks):
         assert items.loc[key, "attempts"] == attempts, key
         assert items.loc[key, "pass_rate"] == pytest.approx(passed / attempts), key
         assert items.loc[key, "mean_points"] == pytest.approx(mean_points), key
-    skipped = items.loc[("linreg", "linreg_runs_on_gpu")]
-    assert skipped["attempts"] == 0 and np.isnan(skipped["pass_rate"])
+    # a device check graded without a GPU everywhere: no attempt, so no row to mislead with
+    assert ("linreg", "linreg_runs_on_gpu") not in items.index
 
 
 def test_item_analysis_puts_the_hardest_checks_first(checks):
@@ -251,8 +251,7 @@ def test_item_analysis_puts_the_hardest_checks_first(checks):
     assert items["check_id"].tolist() == [
         "sgd_matches_reference_hidden",  # 0.5, tie broken by check_id
         "sgd_updates_in_place",  # 0.5
-        "synthetic_data_shapes",  # 0.75
-        "linreg_runs_on_gpu",  # never attempted: last
+        "synthetic_data_shapes",  # 0.75 (linreg_runs_on_gpu, never attempted, is left out)
         "cross_entropy_picks_true_class",  # 1/3
         "softmax_survives_large_logits",  # 2/3
         "softmax_rows_sum_to_one",  # 1
@@ -313,7 +312,7 @@ def test_xlsx_has_the_three_sheets_and_the_gradebook_pivot(scores, checks, tmp_p
     assert list(sheets["scores"].columns) == list(SCORE_COLUMNS)
     naive = scores["graded_at"].dt.tz_localize(None)
     assert sorted(sheets["scores"]["graded_at"]) == sorted(naive)
-    assert len(sheets["items"]) == len(CHECK_DEFS)
+    assert len(sheets["items"]) == len(CHECK_DEFS) - 1  # the device check no one attempted
 
 
 def test_xlsx_keeps_formula_like_names_as_text(scores, checks, tmp_path):
@@ -648,3 +647,12 @@ def test_item_analysis_counts_graded_submissions_only_and_says_what_it_left_out(
     page = html_report(scores, checks)
     assert "Graded submissions only; left out: 1 not run, 1 timed out." in page
     assert "<h3>Not graded as handed in</h3>" in page and html.escape(BOB_ERROR) in page
+
+
+def test_feedback_says_which_maximum_its_percentage_uses(scores, checks, tmp_path):
+    write_feedback(scores, checks, tmp_path, student="alice")
+    markdown = (tmp_path / "alice" / "linreg.md").read_text(encoding="utf-8")
+    assert "Score: 6 / 6 (100.0%)" in markdown  # correct is 100%, GPU or not
+    assert ("1 device checks (1 points) ran without a GPU and count in neither score nor "
+            "maximum") in markdown
+    assert "without a GPU" not in (tmp_path / "alice" / "softmax.md").read_text(encoding="utf-8")

@@ -167,7 +167,14 @@ class Assignment:
 
     @property
     def max_score(self) -> float:
+        """Every check's points: the maximum where a GPU runs the device checks."""
         return sum(c.points for c in self.checks)
+
+    def max_score_on(self, device: str) -> float:
+        """The maximum graded on ``device`` ("cpu", "cuda"): without a GPU the device checks
+        are skipped, counted in neither the score nor the maximum."""
+        return sum(c.points for c in self.checks
+                   if device == "cuda" or c.category is not Category.DEVICE)
 
     def reference_module(self) -> ModuleType:
         return importlib.import_module(self.reference)

@@ -18,6 +18,8 @@ def render(row: pd.Series, checks: pd.DataFrame) -> str:
         f"<h1>{escape(title)}</h1>",
         f"<p><strong>{escape(summary.score_line(row))}</strong></p>",
     ]
+    if summary.maximum_note(checks):
+        parts.append(f'<p class="muted">{escape(summary.maximum_note(checks))}</p>')
     if summary.overridden(row):
         parts.append(f"<p>{escape(summary.OVERRIDE_NOTE)}</p>")
     parts.append(f'<p class="muted">{escape(summary.graded_line(row))}</p>')

@@ -20,6 +20,8 @@ def render(row: pd.Series, checks: pd.DataFrame) -> str:
         "",
         f"**{summary.score_line(row)}**",
     ]
+    if summary.maximum_note(checks):
+        lines += ["", summary.maximum_note(checks)]
     if summary.overridden(row):
         lines += ["", summary.OVERRIDE_NOTE]
     lines += ["", inline(summary.graded_line(row))]

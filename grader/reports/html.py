@@ -49,7 +49,10 @@ def _summary(scores: pd.DataFrame) -> str:
     mean_text = "n/a" if math.isnan(mean) else f"{mean:.1f}%"
     return (
         f'<p class="summary">{scores["student"].nunique()} students · '
-        f"{scores['assignment'].nunique()} assignments · mean percent {mean_text}</p>"
+        f"{scores['assignment'].nunique()} assignments · mean percent {mean_text}</p>\n"
+        '<p class="muted">Percentages are of each grading\'s own maximum: device checks graded '
+        "without a GPU count in neither the score nor the maximum, so a correct submission is "
+        "100% on any machine.</p>"
     )
 
 

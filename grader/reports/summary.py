@@ -35,6 +35,16 @@ def score_line(row: pd.Series) -> str:
     return f"Score: {number(row['score'])} / {number(row['max_score'])}{share}"
 
 
+def maximum_note(checks: pd.DataFrame) -> str:
+    """Which maximum the percentage uses, when checks were skipped: "" when none were."""
+    skipped = checks[checks["status"] == "skipped"]
+    if skipped.empty:
+        return ""
+    points = number(skipped["max_points"].sum())
+    return (f"Out of the maximum on the machine that graded it: {len(skipped)} device checks "
+            f"({points} points) ran without a GPU and count in neither score nor maximum.")
+
+
 def graded_line(row: pd.Series) -> str:
     """When and against which version of the assignment the submission was graded."""
     when = pd.Timestamp(row["graded_at"]) if not pd.isna(row["graded_at"]) else None

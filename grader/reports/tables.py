@@ -74,16 +74,19 @@ def item_analysis(checks: pd.DataFrame) -> pd.DataFrame:
         checks: one row per (student, assignment, check) of the current gradings.
 
     Returns:
-        one row per (assignment, check_id) with the columns ITEM_COLUMNS: attempts counts the
-        rows that were not skipped, pass_rate is the fraction of them that passed (0 to 1, NaN
-        when there were none), mean_points their mean points, and common_hints the three most
-        frequent non-empty hints among the rows that did not pass, as "hint (×count)" joined
-        by " | ". Sorted by assignment, then pass_rate ascending, then check_id.
+        one row per (assignment, check_id) attempted at least once, with the columns
+        ITEM_COLUMNS: attempts counts the rows that were not skipped, pass_rate is the
+        fraction of them that passed (0 to 1), mean_points their mean points, and
+        common_hints the three most frequent non-empty hints among the rows that did not pass,
+        as "hint (×count)" joined by " | ". Sorted by assignment, then pass_rate ascending,
+        then check_id.
     """
     needed = ("assignment", "check_id", "function", "category", "status", "points")
     require_columns(checks, (*needed, "max_points", "hint"), "checks")
     groups = checks.groupby(["assignment", "check_id"], sort=True)
     items = pd.DataFrame([_item(key, group) for key, group in groups], columns=ITEM_COLUMNS)
+    # a check no one attempted (a device check graded without a GPU) says nothing of anyone
+    items = items[items["attempts"] > 0]
     items = items.sort_values(["assignment", "pass_rate", "check_id"], na_position="last")
     return items.reset_index(drop=True)
 

@@ -71,8 +71,14 @@ def _function(checks: list[CheckResult]) -> list[str]:
     return lines
 
 
-def assignment(a: Assignment) -> str:
-    lines = [f"{a.name}: {a.title} ({a.student_file}, {_points(a.max_score)} points)"]
+def assignment(a: Assignment, device: str = "cpu") -> str:
+    """An assignment's functions, checks and points; its maximum graded on ``device`` too, when
+    the device checks are not counted there."""
+    here = a.max_score_on(device)
+    also = "" if here == a.max_score else (
+        f"; {_points(here)} graded without a GPU, as on this machine: its device checks are "
+        "counted in neither score nor maximum")
+    lines = [f"{a.name}: {a.title} ({a.student_file}, {_points(a.max_score)} points{also})"]
     for function in a.functions:
         checks = a.checks_for(function)
         total = sum(c.points for c in checks)
