@@ -205,7 +205,7 @@ def test_data_download_with_every_file_present_fetches_nothing(run, data_root):
         pytest.skip("only the fake data set is here; its md5 sums differ from the real ones")
     result = run("data", "download", "--data-root", str(data_root))
     assert result.exit_code == 0, result.output
-    assert result.stdout == "all files already present\n"
+    assert result.stdout == f"all files already present in {data_root}\n"
 
 
 # --- help ------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ COMMANDS = list(all_commands(main))
 
 def test_the_meta_test_sees_every_command():
     assert {" ".join(path) for path, _ in COMMANDS} >= {
-        "check", "assignments", "init", "data", "data download"}
+        "check", "assignments", "init", "data", "data fetch", "data download"}
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

@@ -25,13 +25,12 @@ from grader.data import (
     read_idx,
     write_idx,
 )
-from grader.options import data_root as resolve_root
 
 REAL_ROOT = Path("/work/shared/data")
 FILES_TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 needs_real_data = pytest.mark.skipif(
     not all((raw_folder(REAL_ROOT) / name).is_file() for name in FILES),
-    reason=f"real Fashion-MNIST not in {raw_folder(REAL_ROOT)}; run `grader data download`",
+    reason=f"real Fashion-MNIST not in {raw_folder(REAL_ROOT)}; run `grader data fetch`",
 )
 
 
@@ -187,7 +186,7 @@ def test_load_missing_folder_says_how_to_download(tmp_path):
     assert isinstance(info.value, DataError)
     assert "\n" not in message
     assert str(raw_folder(tmp_path).absolute()) in message
-    assert f"grader data download --data-root {tmp_path}" in message
+    assert f"grader data fetch --data-root {tmp_path}" in message
     assert "GRADER_DATA" in message
 
 
@@ -333,12 +332,22 @@ def test_download_with_no_reachable_mirror_names_the_file(tmp_path):
 # --- where the data lives -------------------------------------------------------------------
 
 
-def test_resolve_root_prefers_argument_then_environment_then_dot_data(monkeypatch, tmp_path):
-    monkeypatch.setenv("GRADER_DATA", str(tmp_path / "env"))
-    assert resolve_root(tmp_path / "arg") == tmp_path / "arg"
-    assert resolve_root(str(tmp_path / "arg")) == tmp_path / "arg"
-    assert resolve_root(None) == tmp_path / "env"
-    monkeypatch.setenv("GRADER_DATA", "")
-    assert resolve_root(None) == Path("data")
-    monkeypatch.delenv("GRADER_DATA")
-    assert resolve_root(None) == Path("data")
+def test_the_data_is_found_from_any_folder_once_fetched(tmp_path, monkeypatch):
+    """Issue 19, item 7: --data-root, else $GRADER_DATA, else ./data where it holds the data,
+    else the user's data folder that `grader data fetch` fills from anywhere."""
+    from grader import options
+
+    monkeypatch.delenv(options.DATA_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    assert options.data_root() == tmp_path / "xdg" / "grader"  # no ./data here
+    (tmp_path / "data").mkdir()
+    assert options.data_root() == tmp_path / "xdg" / "grader"  # an empty ./data is not it
+    (tmp_path / "data" / "FashionMNIST").mkdir()
+    assert options.data_root() == Path("data")
+    monkeypatch.setenv(options.DATA_ENV, str(tmp_path / "env"))
+    assert options.data_root() == tmp_path / "env"
+    assert options.data_root(tmp_path / "given") == tmp_path / "given"
+    assert options.data_root(str(tmp_path / "given")) == tmp_path / "given"
+    monkeypatch.setenv(options.DATA_ENV, "")  # set but empty: as if unset
+    assert options.data_root() == Path("data")

@@ -130,7 +130,7 @@ def _find(root: str | Path, name: str) -> Path:
             return candidate
     raise DataMissing(
         f"Fashion-MNIST file {name} not found in {folder.absolute()}; run "
-        f"`grader data download --data-root {Path(root)}` (or pass --data-root / set "
+        f"`grader data fetch --data-root {Path(root)}` (or pass --data-root / set "
         f"{options.DATA_ENV} to the folder that holds FashionMNIST/raw)"
     )
 

@@ -29,7 +29,8 @@ RETRY_TIMEOUT = 2.0  # each later check of a function that already timed out onc
 TIME_BUDGET_FACTOR = 5.0
 TIME_BUDGET_FLOOR = 30.0
 
-# Fashion-MNIST: --data-root, else $GRADER_DATA, else ./data (FashionMNIST/raw below it).
+# Fashion-MNIST: --data-root, else $GRADER_DATA, else ./data (FashionMNIST/raw below it) where
+# it is there, else the user's data folder (user_data()).
 DATA_ENV = "GRADER_DATA"
 DATA_DIR = "data"
 
@@ -54,10 +55,21 @@ EXECUTOR = "local"
 
 
 def data_root(explicit: str | Path | None = None) -> Path:
-    """The data root: ``explicit``, else $GRADER_DATA, else ./data."""
+    """The data root: ``explicit``, else $GRADER_DATA, else ./data where it holds
+    FashionMNIST, else this user's data folder (where ``grader data fetch`` puts it, so that
+    ``grader check`` finds it from any folder, from a checkout or an installed wheel)."""
     if explicit is not None and str(explicit) != "":
         return Path(explicit).expanduser()
-    return Path(os.environ.get(DATA_ENV) or DATA_DIR).expanduser()
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV]).expanduser()
+    here = Path(DATA_DIR)
+    return here if (here / "FashionMNIST").is_dir() else user_data()
+
+
+def user_data() -> Path:
+    """This user's data folder: $XDG_DATA_HOME/grader, else ~/.local/share/grader."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "grader"
 
 
 def database_url(explicit: str | None = None) -> str:
