@@ -374,3 +374,33 @@ def test_student_regrades_the_named_and_force_the_unchanged(tmp_path, data_root)
     assert unknown.output.strip() == (f"error: --student dee: no folder or zip of that name "
                                       f"under {root} (3 submissions there)")
     assert run_counts(tmp_path / "grades.db")[0] == 4  # nothing written by the failed one
+
+
+def test_a_killed_slot_costs_no_student_a_point(tmp_path, data_root):
+    """Issue 19, item 2: the grader's own failure (here its slot killed while it grades a
+    submission) is retried once after a pause, and the student's score is the full one."""
+    from grader.batch.executor import LocalExecutor
+
+    class KillsOnce(LocalExecutor):
+        killed = False
+
+        def run(self, jobs):
+            for finished in super().run(jobs):
+                if not KillsOnce.killed:  # the slot already holds the next job: kill it
+                    KillsOnce.killed = True
+                    os.kill(self._slots[0].process.pid, signal.SIGKILL)
+                yield finished
+
+    root = tmp_path / "class"
+    for name in ("ann", "bo", "cy"):
+        (root / name).mkdir(parents=True)
+        (root / name / LINREG_FILE).write_text(REFERENCE)
+    db = tmp_path / "grades.db"
+    with Gradebook(f"sqlite:///{db}") as book:
+        summary = run_batch(root, book, Options("linreg", jobs=1, device="cpu",
+                                                data_root=data_root), executor=KillsOnce)
+    assert KillsOnce.killed
+    assert summary.count(RunStatus.CRASHED) == 0 and summary.count(RunStatus.GRADED) == 3
+    scores = scores_of(db)
+    assert (scores["score"] == scores["max_score"]).all() and len(scores) == 3
+    assert run_counts(db)[0] == 3  # the killed attempt left no run behind

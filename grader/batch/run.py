@@ -12,6 +12,7 @@ import dataclasses
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,8 +122,16 @@ def run_batch(
             jobs = [Job(i, s.student, str(s.folder)) for i, s in enumerate(pending)
                     if not s.problem]
             try:
+                again = []  # the grader's own failures, retried once after a pause
                 for finished in pool.run(jobs):
+                    if _grader_trouble(finished):
+                        again.append(finished.job)
+                        continue
                     store.finished(pending[finished.job.key], finished)
+                if again:
+                    time.sleep(defaults.GRADER_RETRY_PAUSE)
+                    for finished in pool.run(again):  # a second failure is stored: no score,
+                        store.finished(pending[finished.job.key], finished)  # retried next batch
             except KeyboardInterrupt:
                 stored = len(summary.outcomes)
                 raise Interrupted(
@@ -261,6 +270,13 @@ class _Store:
 
             self._environment = fingerprint.environment(self.settings.device)
         return self._environment
+
+
+def _grader_trouble(finished: Finished) -> bool:
+    """The grader failed on it, not the submission: a slot that died, a worker that could not
+    fork. Never a reason to store a lower score."""
+    return finished.crashed or (finished.result is not None
+                                and finished.result.status is RunStatus.CRASHED)
 
 
 def _chosen(found: list[Submission], students: tuple[str, ...], root: Path) -> list[Submission]:

@@ -24,6 +24,7 @@ ISOLATION = "auto"
 CHECK_TIMEOUT = 10.0  # one check, every call to the student's code included
 IMPORT_TIMEOUT = 20.0  # the student's module-level code
 RETRY_TIMEOUT = 2.0  # each later check of a function that already timed out once
+GRADER_RETRY_PAUSE = 2.0  # before a batch grades again what the grader itself failed on
 # One submission in all, where neither the assignment nor course.toml sets time_budget: this many
 # times what grading the reference took, and never less than the floor.
 TIME_BUDGET_FACTOR = 5.0
