@@ -106,6 +106,11 @@ def test_the_wheel_installs_grader_alone_with_the_builtin_course(wheel):
         for source in sorted((REPO / folder).glob("*.py")):
             assert f"grader/builtin/{folder}/{source.name}" in names
     assert "grader/builtin/assignments/course.toml" in names
+    # every package of grader: an editable install next to the unpacked wheel would hide one
+    # left out of pyproject's list (grader.options was, and the installed wheel did not start)
+    for init in sorted((REPO / "grader").rglob("__init__.py")):
+        if "__pycache__" not in init.parts:
+            assert init.relative_to(REPO).as_posix() in names
     skeleton = REPO / "grader" / "courses" / "skeleton"
     for source in sorted(f for f in skeleton.rglob("*") if f.is_file()
                          and "__pycache__" not in f.parts):

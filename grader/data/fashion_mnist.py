@@ -204,10 +204,10 @@ def _fetch(name: str, md5: str, target: Path, mirrors: Sequence[str], timeout: f
             _fetch_one(url, md5, target, timeout)
             return
         except (OSError, ValueError, http.client.HTTPException, DataError) as error:
-            failures.append(f"  {url}: {error}")
-    raise DataError(
+            failures.append(f"{url}: {error}")
+    raise DataError(  # one line: the command line shows an error as one
         f"could not download {name} (expected md5 {md5}) from any mirror; check the network "
-        f"or copy the file into {target.parent} by hand\n" + "\n".join(failures)
+        f"or copy the file into {target.parent} by hand ({'; '.join(failures)})"
     )
 
 
