@@ -19,6 +19,7 @@ from grader.outcomes.results import (
     HIDDEN_MESSAGE,
     RESULT_COLUMNS,
     SCORED,
+    STATUS_MEANINGS,
     STORED_AS,
     UNCOUNTED,
     Category,
@@ -31,7 +32,8 @@ from grader.outcomes.results import (
 )
 
 __all__ = [
-    "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "SCORED", "STORED_AS", "UNCOUNTED",
+    "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "SCORED", "STATUS_MEANINGS", "STORED_AS",
+    "UNCOUNTED",
     "Category", "CheckResult", "ExitCode", "GraderError", "Interrupted", "NotImplementedByStudent",
     "Outcome", "RunStatus", "StudentError", "StudentProblem", "StudentTimeout",
     "SubmissionResult", "UsageError", "cause_id", "total",

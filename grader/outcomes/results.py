@@ -100,6 +100,14 @@ def cause_id(function: str, signature: str) -> str:
 # Runs whose score stands: their checks ran (a timed-out one's, up to its time budget).
 SCORED = frozenset({RunStatus.GRADED, RunStatus.TIMED_OUT})
 
+# What a status other than graded means, said in these words wherever it is shown.
+STATUS_MEANINGS = {
+    RunStatus.NOT_RUN: "Nothing of this submission ran, so no check could pass",
+    RunStatus.TIMED_OUT: "This submission ran out of time; the checks that ran are scored",
+    RunStatus.CRASHED: "The grader failed on this submission, not the other way round; it will "
+                       "be graded again",
+}
+
 
 def _plain(name: str, value: Any) -> Any:
     if isinstance(value, Enum):

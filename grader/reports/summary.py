@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import pandas as pd
 
+from grader.outcomes import SCORED, STATUS_MEANINGS
 from grader.reports import causes
 from grader.reports.schema import counted_rows, number, text
 
 OVERRIDE_NOTE = "This score was set by hand, so it can differ from the sum of the checks below."
 CHECK_OVERRIDE_NOTE = "(points set by hand)"
-# What a status other than graded means to the student, said once above the checks.
-STATUS_INTROS = {
-    "not_run": "Nothing of this submission ran, so no check could pass:",
-    "timed_out": "This submission ran out of time; the checks that ran are scored:",
-    "crashed": "The grader failed on this submission, not the other way round; it will be "
-               "graded again:",
-}
+_INTROS = {str(status): f"{meaning}:" for status, meaning in STATUS_MEANINGS.items()}
+_SCORED = {str(status) for status in SCORED}
 
 
 def status_intro(row: pd.Series) -> str:
     """"" for a graded submission; else what its status means, to put before its reason."""
-    return STATUS_INTROS.get(text(row["status"]), "")
+    return _INTROS.get(text(row["status"]), "")
 
 
 def ran(row: pd.Series) -> bool:
     """Whether the submission's checks ran, so that listing them says anything."""
-    return text(row["status"]) in ("graded", "timed_out")
+    return text(row["status"]) in _SCORED
 
 
 def score_line(row: pd.Series) -> str:

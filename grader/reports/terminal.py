@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from grader.authoring.assignment import Assignment
-from grader.outcomes import SCORED, CheckResult, Outcome, RunStatus, SubmissionResult, total
+from grader.outcomes import (
+    SCORED,
+    STATUS_MEANINGS,
+    CheckResult,
+    Outcome,
+    RunStatus,
+    SubmissionResult,
+    total,
+)
 from grader.outcomes.text import printable
 from grader.reports import causes
 
@@ -21,18 +29,12 @@ def _points(points: float) -> str:
     return f"{points:g}"
 
 
-# What a status other than graded means, said once instead of on every check.
-_STATUS_LINES = {
-    RunStatus.NOT_RUN: "NOT RUN: nothing of it ran, so no check could pass",
-    RunStatus.TIMED_OUT: "TIMED OUT: the checks that ran are scored",
-    RunStatus.CRASHED: "NOT GRADED: the grader failed on it; grade it again",
-}
-
-
 def submission(result: SubmissionResult) -> str:
     lines = [f"{result.assignment} · {printable(result.student)}", ""]
-    if result.status is not RunStatus.GRADED:
-        lines += [_STATUS_LINES[result.status], f"{'':10}{printable(result.reason)}", ""]
+    if result.status is not RunStatus.GRADED:  # said once instead of on every check
+        label = result.status.value.upper().replace("_", " ")
+        lines += [f"{label}: {STATUS_MEANINGS[result.status]}",
+                  f"{'':10}{printable(result.reason)}", ""]
     ran = result.status in SCORED
     for function, checks in result.by_function().items() if ran else ():
         got, out_of = total(checks)
