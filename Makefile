@@ -15,12 +15,17 @@ $(BIN)/grader: pyproject.toml constraints.txt
 
 install: $(BIN)/grader
 
-# Headless Chromium renders the html report in the tests (Debian's package; root installs it).
+# Headless Chromium renders the html report in the tests, and chromedriver lets selenium drive
+# it (tests/test_report_browser.py); Debian's packages, of one version; root installs them.
 browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
-	  echo "WARNING: no chromium: the browser test of the html report will be skipped"
+	  echo "WARNING: no chromium: the browser tests of the html report will be skipped"
+	@command -v chromedriver >/dev/null || \
+	  apt-get install -y -qq chromium-driver >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq chromium-driver >/dev/null) || \
+	  echo "WARNING: no chromedriver: the selenium tests of the html report will be skipped"
 
 # A throwaway PostgreSQL cluster serves the concurrent-writer tests (Debian's package; root
 # installs it); the tests start and stop their own server.

@@ -25,6 +25,7 @@ _ON_FIRST_USE = {
     "feedback": ("grader.reports.outputs", "feedback"),
     "export": ("grader.reports.outputs", "export"),
     "override": ("grader.reports.outputs", "override"),
+    "import_roster": ("grader.reports.outputs", "import_roster"),
     "grade_class": ("grader.batch.run", "grade_class"),
     "new_course": ("grader.courses.scaffold", "new_course"),
     "validate_course": ("grader.grading.validation", "validate_course"),

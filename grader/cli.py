@@ -87,6 +87,9 @@ ISOLATION = click.option(
 DB = click.option("--db", default=None, help=f"Gradebook, any SQLAlchemy URL "
                                               f"[{options.DB_ENV}, else {options.DB_URL}].")
 ONLY_ASSIGNMENT = click.option("--assignment", "-a", default=None, help="Only this assignment.")
+ROSTER = click.option("--roster", default=None, type=click.Path(path_type=str),
+                      help="The class list, a CSV with id, name, email (optional sis_id, login, "
+                           "section) [default: the one `grader roster import` stored, if any].")
 COURSE = click.option("--course", default=None,
                       help=f"A course folder or an installed course's name "
                            f"[{options.COURSE_ENV}, else the built-in course].")
@@ -138,7 +141,8 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
               help="Submissions graded at once  [default: one per core]")
 @DB
 @click.option("--student", "students", multiple=True,
-              help="Grade only this student's folder or zip (repeat for several).")
+              help="Grade only this student's folder or zip, or roster id, login or email "
+                   "(repeat for several).")
 @click.option("--force", "--regrade", "regrade", is_flag=True,
               help="Grade again what this version already graded, unchanged or not.")
 @DEVICE
@@ -150,13 +154,15 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
               help="local: slot processes here; ray: one Ray task per submission (grader[ray]).")
 @click.option("--ray-address", default=None,
               help="The Ray cluster to grade on  [default: RAY_ADDRESS, else a local one]")
+@ROSTER
 @COURSE
 def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed, isolation,
-          executor, ray_address, course) -> None:
+          executor, ray_address, roster, course) -> None:
     """Grade every submission under ROOT (a folder or a .zip per student) into the gradebook.
 
     Already graded submissions are skipped, so an interrupted batch resumes where it stopped.
-    Exits 1 if the grader itself failed on a submission (a crashed run, retried next time).
+    Exits 1 if the grader itself failed on a submission twice: it needs a regrade, which
+    the next batch does.
     """
     from grader import api
     from grader.batch.progress import BatchProgress
@@ -164,20 +170,23 @@ def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed
 
     settings = api.BatchOptions(assignment, course=course, jobs=jobs, regrade=regrade,
                                 students=students, device=device, data_root=data_root,
-                                seed=seed, isolation=isolation)
+                                seed=seed, isolation=isolation, roster=roster)
     with BatchProgress() as progress:
         summary = api.grade_class(root, settings, db=db, executor=executor,
                                   ray_address=ray_address, on_plan=progress.plan,
                                   on_graded=progress.graded)
-    crashed = summary.count(RunStatus.CRASHED)
+    regrade = summary.needing_regrade
     click.echo(
         f"{summary.assignment} (version {summary.version}): {summary.found} submissions, "
         f"{summary.count(RunStatus.GRADED)} graded, {summary.skipped} skipped, "
         f"{summary.count(RunStatus.NOT_RUN)} not run, {summary.count(RunStatus.TIMED_OUT)} "
-        f"timed out, {crashed} crashed (graded again by the next batch); "
-        f"{summary.below_full_marks} below full marks"
+        f"timed out, {summary.count(RunStatus.CRASHED)} crashed, {len(regrade)} need a "
+        f"regrade; {summary.below_full_marks} below full marks"
     )
-    sys.exit(ExitCode.FAILED if crashed else ExitCode.OK)
+    for graded in regrade:
+        _needs_regrade(graded.student, summary.assignment, graded.error)
+    _class_list(summary.roster, summary.unmatched, summary.missing)
+    sys.exit(ExitCode.FAILED if regrade else ExitCode.OK)
 
 
 @main.command()
@@ -187,13 +196,44 @@ def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed
               help="The file's format  [default: from OUTPUT's suffix]")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="The file to write.")
+@ROSTER
 @COURSE
-def report(db, assignment, fmt, output, course) -> None:
+def report(db, assignment, fmt, output, roster, course) -> None:
     """Write the gradebook: a long table (csv, parquet, json), a workbook with the gradebook,
     the long table and an item analysis (xlsx), or a page with charts (html)."""
     from grader import api
 
-    click.echo(f"wrote {api.report(output, fmt, db=db, assignment=assignment, course=course)}")
+    _written(api.report(output, fmt, db=db, assignment=assignment, course=course,
+                        roster=roster))
+
+
+def _written(written) -> None:
+    """What a report, feedback or export wrote, and what in it needs the TA."""
+    paths = written.paths
+    click.echo(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} files")
+    for regrade in written.needs_regrade:
+        _needs_regrade(regrade.student, regrade.assignment, regrade.reason)
+    _class_list(written.roster, written.unmatched, written.missing)
+    for warning in written.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _needs_regrade(student: str, assignment: str, reason: str) -> None:
+    click.echo(f"needs regrade (no score; the next grader batch grades it again): "
+               f"{printable(student)} ({printable(assignment)}): {printable(reason)}")
+
+
+def _class_list(roster: str, unmatched, missing) -> None:
+    """Who the class list does not account for: submissions of no one on it, and its students
+    who handed in nothing."""
+    if not roster:
+        return
+    if unmatched:
+        click.echo(f"unmatched (on no one in {printable(roster)}; never exported): "
+                   + ", ".join(printable(name) for name in unmatched))
+    if missing:
+        click.echo(f"no submission ({len(missing)}, scored 0): "
+                   + ", ".join(printable(who) for who in missing))
 
 
 @main.command()
@@ -202,33 +242,56 @@ def report(db, assignment, fmt, output, course) -> None:
 @click.option("--student", default=None, help="Only this student.")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="The folder to write into.")
+@ROSTER
 @COURSE
-def feedback(db, assignment, student, output, course) -> None:
+def feedback(db, assignment, student, output, roster, course) -> None:
     """Write each student's feedback, in markdown and html: what passed, what failed, the
     numbers and the likely mistakes. Hidden checks' inputs are never shown."""
     from grader import api
 
-    paths = api.feedback(output, db=db, assignment=assignment, student=student, course=course)
-    click.echo(f"wrote {len(paths)} files under {output}")
+    _written(api.feedback(output, db=db, assignment=assignment, student=student, course=course,
+                          roster=roster))
 
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(options.EXPORT_FORMATS), required=True,
-              help="canvas: a gradebook CSV to import; gradescope: results.json files.")
+              help="canvas, moodle, gradescope-scores: the LMS's grade import CSV; "
+                   "gradescope: autograder results.json files.")
 @DB
 @ONLY_ASSIGNMENT
 @click.option("--student", default=None,
               help="Only this student (gradescope: OUTPUT is then the results.json itself).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=str),
               help="The file (canvas) or folder (gradescope) to write.")
+@ROSTER
 @COURSE
-def export(fmt, db, assignment, student, output, course) -> None:
-    """Export the gradebook for Canvas or Gradescope."""
+def export(fmt, db, assignment, student, output, roster, course) -> None:
+    """Export the gradebook for Canvas, Moodle or Gradescope, students named as the class
+    list names them."""
     from grader import api
 
-    paths = api.export(fmt, output, db=db, assignment=assignment, student=student,
-                       course=course)
-    click.echo(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} files")
+    _written(api.export(fmt, output, db=db, assignment=assignment, student=student,
+                        course=course, roster=roster))
+
+
+@main.group()
+def roster() -> None:
+    """The class list: who is in the course, as the LMS knows them."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(path_type=str))
+@DB
+@COURSE
+def roster_import(file, db, course) -> None:
+    """Store FILE (a CSV with id, name, email; optional sis_id, login, section) as the
+    course's class list, replacing the one before; batch, report, feedback and export use it
+    unless given --roster."""
+    from grader import api
+
+    imported = api.import_roster(file, db=db, course=course)
+    click.echo(f"imported {imported.students} students from {printable(file)} into "
+               f"{imported.gradebook} for {imported.course}")
 
 
 @main.command()

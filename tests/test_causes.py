@@ -73,7 +73,7 @@ def test_feedback_says_the_cause_once(broken, tmp_path):
     db = f"sqlite:///{tmp_path / 'grades.db'}"
     with Gradebook(db) as book:
         record(book, result)
-    paths = api.feedback(tmp_path / "feedback", db=db)
+    paths = api.feedback(tmp_path / "feedback", db=db).paths
     titles = [c.title for c in result.checks if c.id in CHECKS]
     for path in paths:
         page = path.read_text()
@@ -105,7 +105,7 @@ def test_the_class_report_says_the_cause_once(broken, linreg_grader, tmp_path):
     with Gradebook(db) as book:
         record(book, result)
         record(book, nothing, student="dave")
-    page = api.report(tmp_path / "report.html", db=db).read_text()
+    page = api.report(tmp_path / "report.html", db=db).paths[0].read_text()
     assert "One cause, several checks" in page
     assert page.count("name &#x27;bias_term&#x27; is not defined") == 1
     assert ", ".join(CHECKS) in page

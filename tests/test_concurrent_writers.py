@@ -37,7 +37,7 @@ T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 GRADER = Path(sys.executable).parent / "grader"  # the console script, as a teacher runs it
 CLASS = REPO / "examples" / "class"
 SUMMARY = re.compile(r"(\d+) submissions, (\d+) graded, (\d+) skipped, (\d+) not run, "
-                     r"(\d+) timed out, (\d+) crashed")
+                     r"(\d+) timed out, (\d+) crashed, (\d+) need a regrade")
 WRITERS = 8
 
 
@@ -114,14 +114,19 @@ def test_runs_overrides_and_tables_round_trip_on_postgresql(postgres_url):
         book.record(new_run("bob", "h2", status=RunStatus.ERROR, checks=(), error="bad zip"))
         book.record(new_run("carol", "h3", status=RunStatus.CRASHED, checks=(), error="died"))
         book.record(new_run("dan", "h4", status=RunStatus.TIMED_OUT, error="budget"))
+        # the longest status there is: PostgreSQL enforces the column's length
+        book.record(new_run("erin", "h5", status=RunStatus.INFRASTRUCTURE_ERROR, checks=(),
+                            error="the worker could not fork"))
         assert book.graded("d2l-ch3", "softmax", "v1") == {("alice", "h1"), ("bob", "h2"),
-                                                           ("dan", "h4")}
+                                                           ("carol", "h3"), ("dan", "h4")}
         book.override("alice", "softmax", 1.5, check_id="b", by="ta@uni", reason="partial")
         scores, checks = tables(book)
     by_student = scores.set_index("student")
     assert by_student["status"].to_dict() == {"alice": "graded", "bob": "not_run",
-                                              "carol": "crashed", "dan": "timed_out"}
+                                              "carol": "crashed", "dan": "timed_out",
+                                              "erin": "infrastructure_error"}
     assert by_student.loc["bob", "reason"] == "bad zip"
+    assert by_student.loc[["erin"], ["score", "max_score", "percent"]].isna().all(axis=None)
     assert by_student.loc["alice", "score"] == 3.5 and by_student.loc["alice", "overridden"]
     assert by_student.loc["alice", "graded_at"] == T0 + timedelta(seconds=3)
     assert str(scores["graded_at"].dt.tz) == "UTC"
@@ -180,13 +185,17 @@ def test_another_student_content_or_version_is_a_run_of_its_own(url, field, valu
         assert book.record(replace(new_run(), **{field: value})).stored
 
 
-def test_crashes_are_always_stored_and_never_stand_in_for_a_grade(url):
-    crash = new_run(status=RunStatus.CRASHED, checks=(), error="the grading slot died")
+def test_runs_needing_a_regrade_are_always_stored_and_never_stand_in_for_a_grade(url):
+    lost = new_run(status=RunStatus.INFRASTRUCTURE_ERROR, checks=(), error="the slot died")
     with Gradebook(url) as book:
-        assert book.record(crash).stored and book.record(crash).stored
-        assert book.record(new_run()).stored  # crashes only: still to grade
-        assert book.record(crash).stored  # after a grade too: the failure is worth keeping
-    assert runs_of(url) == {("alice", "crashed"): 3, ("alice", "graded"): 1}
+        assert book.record(lost).stored and book.record(lost).stored
+        assert book.graded("d2l-ch3", "softmax", "v1") == set()  # the next batch grades it
+        assert book.record(new_run()).stored  # failures only: still to grade
+        assert book.record(lost).stored  # after a grade too: the failure is worth keeping
+        scores, _ = tables(book)
+    assert runs_of(url) == {("alice", "infrastructure_error"): 3, ("alice", "graded"): 1}
+    # the grade of the same submission stands over a later failure to grade it again
+    assert scores[["status", "score"]].values.tolist() == [["graded", 2.0]]
 
 
 def race(url: str, runs: list[NewRun]) -> list[list]:
@@ -213,15 +222,17 @@ def race(url: str, runs: list[NewRun]) -> list[list]:
     return [list(recorded) for recorded in zip(*per_writer, strict=True)]
 
 
-@pytest.mark.parametrize("crashed_before", [False, True], ids=["new", "retried after a crash"])
-def test_racing_writers_store_one_graded_run_and_all_agree_on_it(url, crashed_before):
+@pytest.mark.parametrize("failed_before", [False, True],
+                         ids=["new", "retried after the grader failed"])
+def test_racing_writers_store_one_graded_run_and_all_agree_on_it(url, failed_before):
     """New, the student's row is what writers collide on; retried, every row but the run is
     there already and only the lock on the submission keeps the writers apart."""
     students = [f"student{i}" for i in range(6)]
-    if crashed_before:
+    if failed_before:
         with Gradebook(url) as book:
             for name in students:
-                book.record(new_run(name, status=RunStatus.CRASHED, checks=(), error="died"))
+                book.record(new_run(name, status=RunStatus.INFRASTRUCTURE_ERROR, checks=(),
+                                    error="died"))
     outcomes = race(url, [new_run(name) for name in students])
     for recorded in outcomes:
         assert sum(r.stored for r in recorded) == 1, recorded
@@ -282,7 +293,8 @@ def start_batches(url: str, roots: list[Path], data_root: Path, logs: list[Path]
 
 
 def finish(batches: list[subprocess.Popen], logs: list[Path]) -> list[tuple[int, ...]]:
-    """Each batch's (found, graded, skipped, errors, crashed), once all have exited 0."""
+    """Each batch's (found, graded, skipped, not run, timed out, crashed, to regrade), once
+    all have exited 0."""
     for process in batches:
         process.wait(timeout=240)
     outputs = [log.read_text() for log in logs]
@@ -329,7 +341,7 @@ def test_two_batches_over_two_classes_store_every_run(postgres_url, tmp_path, da
                                                    ("ada", "chen wei")}) for i in (1, 2)]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     summaries = finish(start_batches(postgres_url, roots, data_root, logs), logs)
-    assert summaries == [(2, 2, 0, 0, 0, 0)] * 2
+    assert summaries == [(2, 2, 0, 0, 0, 0, 0)] * 2
     assert runs_of(postgres_url) == {(f"{name}{i}", "graded"): 1
                                      for name in ("ada", "chen wei") for i in (1, 2)}
     assert_whole(postgres_url)

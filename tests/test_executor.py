@@ -10,7 +10,7 @@ import pytest
 from grader.batch.executor import ExecutorError, LocalExecutor, Settings
 
 
-def test_a_slot_that_dies_costs_one_crashed_result_and_a_new_slot_grades_the_rest(
+def test_a_slot_that_dies_costs_one_graders_fault_and_a_new_slot_grades_the_rest(
     jobs, data_root
 ):
     settings = Settings("linreg", data_root=str(data_root), device="cpu")
@@ -22,8 +22,8 @@ def test_a_slot_that_dies_costs_one_crashed_result_and_a_new_slot_grades_the_res
                 os.kill(executor._slots[0].process.pid, signal.SIGKILL)
     by_key = {f.job.key: f for f in outcomes}
     assert sorted(by_key) == [0, 1, 2]
-    assert by_key[0].result is not None and not by_key[0].crashed
-    assert by_key[1].crashed and by_key[1].result is None
+    assert by_key[0].result is not None and not by_key[0].grader_fault
+    assert by_key[1].grader_fault and by_key[1].result is None
     assert "killed by SIGKILL" in by_key[1].error
     assert by_key[2].result is not None and by_key[2].result.score == by_key[0].result.score
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from grader.gradebook import Gradebook, GradebookError, NewRun
@@ -71,26 +70,34 @@ def test_a_run_that_cannot_be_stored_leaves_nothing_behind(book):
     assert counts == [0, 0, 0, 0]
 
 
-def test_graded_knows_content_and_version_and_retries_crashes(book):
+def test_graded_knows_content_and_version_and_retries_the_graders_failures(book):
     book.record(run("alice", "h1"))
     book.record(run("bob", "h2", status=RunStatus.NOT_RUN, checks=(), error="bad zip"))
-    book.record(run("carol", "h3", status=RunStatus.CRASHED, checks=(), error="slot died"))
-    assert book.graded("d2l-ch3", "softmax", "v1") == {("alice", "h1"), ("bob", "h2")}
+    book.record(run("carol", "h3", status=RunStatus.INFRASTRUCTURE_ERROR, checks=(),
+                    error="slot died"))
+    book.record(run("dan", "h4", status=RunStatus.CRASHED, checks=(), error="segfault"))
+    assert book.graded("d2l-ch3", "softmax", "v1") == {("alice", "h1"), ("bob", "h2"),
+                                                       ("dan", "h4")}
     assert book.graded("d2l-ch3", "softmax", "v2") == set()
     assert book.graded("d2l-ch3", "linreg", "v1") == set()
 
 
-def test_the_report_tables_take_the_newest_finished_run(book):
+def test_the_report_tables_take_the_newest_run_the_grader_did_not_fail_on(book):
+    lost = {"status": RunStatus.INFRASTRUCTURE_ERROR, "checks": (), "error": "slot died"}
     book.record(run("alice", "h1"))
     book.record(run("alice", "h2", check("a", Outcome.PASSED), check("b", Outcome.PASSED)))
-    book.record(run("alice", "h2", status=RunStatus.CRASHED, checks=(), error="slot died"))
-    book.record(run("bob", "h5", status=RunStatus.CRASHED, checks=(), error="slot died"))
+    book.record(run("alice", "h2", **lost))  # a regrade of the same content failed: h2 stands
+    book.record(run("bob", "h5", **lost))
+    book.record(run("cy", "h6"))
+    book.record(run("cy", "h7", **lost))  # a new submission the grader failed on: no score yet
     scores, checks = tables(book)
-    assert scores[["student", "score", "max_score", "status"]].values.tolist() == [
-        ["alice", 4.0, 4.0, "graded"], ["bob", 0.0, 0.0, "crashed"],
+    assert scores[["student", "content_hash", "status"]].values.tolist() == [
+        ["alice", "h2", "graded"], ["bob", "h5", "infrastructure_error"],
+        ["cy", "h7", "infrastructure_error"],
     ]
-    assert scores.loc[0, "percent"] == 100.0 and pd.isna(scores.loc[1, "percent"])
-    assert scores.loc[0, "content_hash"] == "h2"
+    assert scores.loc[0, ["score", "max_score", "percent"]].tolist() == [4.0, 4.0, 100.0]
+    assert scores.loc[1:, ["score", "max_score", "percent"]].isna().all(axis=None)
+    assert scores.loc[2, "reason"] == "slot died"
     assert set(checks["student"]) == {"alice"} and len(checks) == 2
     assert str(scores["graded_at"].dt.tz) == "UTC"
 

@@ -1,5 +1,5 @@
 """The Ray executor on a real local Ray cluster: the example class earns the scores the local
-executor gives it, a second batch grades nothing, a dead worker costs one crashed run, a grader
+executor gives it, a second batch grades nothing, a dead worker costs one grader's fault, a grader
 that cannot start stops the batch, and without Ray the batch says how to install it."""
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def busy_workers_within(seconds: float) -> list[int]:
     return found
 
 
-def test_a_worker_that_dies_costs_its_submission_a_crashed_run_and_the_rest_are_graded(
+def test_a_worker_that_dies_costs_its_submission_a_graders_fault_and_the_rest_are_graded(
     cluster, jobs, data_root
 ):
     settings = Settings("linreg", data_root=str(data_root), device="cpu")
@@ -145,11 +145,11 @@ def test_a_worker_that_dies_costs_its_submission_a_crashed_run_and_the_rest_are_
     assert killed, "no worker was grading in the minute after the first result"
     by_key = {f.job.key: f for f in outcomes}
     assert sorted(by_key) == list(range(4)) and len(outcomes) == 4
-    crashed = [f for f in outcomes if f.crashed]
-    assert 1 <= len(crashed) <= len(killed)
-    assert all(f.result is None and "the Ray task failed" in f.error for f in crashed)
+    lost = [f for f in outcomes if f.grader_fault]
+    assert 1 <= len(lost) <= len(killed)
+    assert all(f.result is None and "the Ray task failed" in f.error for f in lost)
     assert all(f.job.folder == jobs[f.job.key].folder for f in outcomes)  # the driver's jobs
-    scores = {f.result.score for f in outcomes if not f.crashed}
+    scores = {f.result.score for f in outcomes if not f.grader_fault}
     assert len(scores) == 1 and scores.pop() > 0
 
 
@@ -159,7 +159,7 @@ def test_a_folder_gone_before_it_is_sent_is_an_error_of_the_submission(
     ghost = tmp_path / "ghost"
     with RayExecutor(Settings("linreg", data_root=str(data_root), device="cpu")) as executor:
         (finished,) = list(executor.run([Job(0, "ghost", str(ghost))]))
-    assert finished.result is None and not finished.crashed
+    assert finished.result is None and not finished.grader_fault
     assert finished.error == f"{ghost}: No such file or directory"
 
 

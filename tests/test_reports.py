@@ -265,6 +265,16 @@ def test_item_analysis_counts_hints_of_failures_only(checks):
     assert items.loc["synthetic_data_shapes", "function"] == "synthetic_data"
 
 
+def test_item_analysis_names_the_failure_message_that_failures_share(checks):
+    items = item_analysis(checks).set_index("check_id")
+    shared = items.loc["sgd_matches_reference_hidden"]  # jose and bob: the same message
+    assert (shared["common_message"], shared["common_message_count"]) == (SECRET_FAIL[2], 2)
+    # two failures with two messages: neither is common
+    assert items.loc["sgd_updates_in_place", "common_message"] == ""
+    assert items.loc["sgd_updates_in_place", "common_message_count"] == 0
+    assert items.loc["synthetic_data_shapes", "title"] == CHECK_DEFS["synthetic_data_shapes"][5]
+
+
 # --- file formats --------------------------------------------------------------------------
 
 READERS = {
@@ -352,7 +362,8 @@ def test_html_report_embeds_one_png_per_chart(scores, checks):
     assert all(base64.b64decode(data).startswith(b"\x89PNG\r\n") for data, _ in images)
     assert all(alt.strip() for _, alt in images)
     assert page.count("<img") == 4
-    assert not re.search(r'(src|href)="(?!data:)', page)  # nothing fetched from elsewhere
+    # nothing fetched from elsewhere; links within the page only (no feedback folder here)
+    assert not re.search(r'(src|href)="(?!data:|#)', page)
     assert "4 students" in page and "2 assignments" in page
     assert f"{scores['percent'].mean():.1f}%" in page
 

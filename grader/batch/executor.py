@@ -4,7 +4,8 @@
 one. ``LocalExecutor`` runs a pool of slot processes on this machine: each holds a ``Grader``
 with its own zygote (and, under strict isolation, its own uid), grades one submission at a time,
 and sends the typed result back. Slots never touch the gradebook; a slot that dies costs its
-current submission a crashed result, and a fresh slot takes its place.
+current submission an infrastructure error (no score, graded again), and a fresh slot takes
+its place.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 from multiprocessing.connection import Connection, wait
 
 from grader import options
-from grader.outcomes import SubmissionResult, UsageError
+from grader.outcomes import NEEDS_REGRADE, SubmissionResult, UsageError
 
 PR_SET_PDEATHSIG = 1
 
@@ -61,7 +62,7 @@ class Finished:
     started_at: datetime
     finished_at: datetime
     error: str = ""  # why there is no result
-    crashed: bool = False  # the grader failed, not the submission: worth retrying
+    grader_fault: bool = False  # the grader failed, not the submission: worth retrying
     device: str = ""
     fingerprint: dict = field(default_factory=dict)
 
@@ -193,7 +194,7 @@ class LocalExecutor(Executor):
         slot.conn.close()
         self._slots[index] = _Slot(self._context, self.settings, self.threads)
         now = utcnow()
-        return Finished(job, None, now, now, crashed=True,
+        return Finished(job, None, now, now, grader_fault=True,
                         error=f"the grading slot died ({how}) while grading this")
 
     def close(self) -> None:
@@ -245,7 +246,10 @@ def _slot_main(conn: Connection, settings: Settings, threads: int) -> None:
             conn.send(("done", finished))
             if not healthy:  # its worker may be gone: start a fresh one for the next job
                 grader.close()
-                grader, device, fingerprint = build_grader(settings, None, threads)
+                try:
+                    grader, device, fingerprint = build_grader(settings, None, threads)
+                except Exception:  # the machine cannot start one now: the batch starts a new
+                    return  # slot, and the job sent here meanwhile is retried
     finally:
         grader.close()
 
@@ -286,6 +290,8 @@ def grade_job(grader, job: Job, device: str, fingerprint: dict) -> tuple[Finishe
     except Exception as err:
         detail = traceback.format_exception_only(err)[-1].strip()
         return Finished(job, None, started, utcnow(), error=f"the grader failed: {detail}",
-                        crashed=True, device=device, fingerprint=fingerprint), False
+                        grader_fault=True, device=device, fingerprint=fingerprint), False
+    # the grader failed on it (its worker lost or unable to fork): the next job gets a new one
+    healthy = result.status is not NEEDS_REGRADE
     return Finished(job, result, started, utcnow(), device=device,
-                    fingerprint=fingerprint), True
+                    fingerprint=fingerprint), healthy

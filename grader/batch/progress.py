@@ -57,5 +57,5 @@ class BatchProgress:
             self._errors += 1
             error = escape(printable(graded.error))
             self.console.print(f"[red]! {name}  {graded.status}: {error}[/]")
-        failures = f"{self._below} below full marks, {self._errors} not run or crashed"
+        failures = f"{self._below} below full marks, {self._errors} not graded"
         self._progress.update(self._task, advance=1, failures=failures)

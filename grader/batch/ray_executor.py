@@ -78,8 +78,8 @@ class RayExecutor(Executor):
         self.settings = replace(self.settings, data_root=str(root))
         self._version = _version(self.settings.assignment, self.settings.course)
         # max_calls=0: Ray would otherwise end a GPU task's worker after one call, and with it
-        # the Grader it took seconds to start. max_retries=0: a lost task is a crashed run that
-        # the next batch retries, as with the local executor.
+        # the Grader it took seconds to start. max_retries=0: a lost task is the grader's fault,
+        # retried once by the batch after a pause and else by the next batch, as locally.
         self._task = ray.remote(num_cpus=1, num_gpus=self._gpus(), max_calls=0,
                                 max_retries=0)(_grade_files)
 
@@ -150,7 +150,7 @@ class RayExecutor(Executor):
             kind, payload = ray.get(ref)
         except ray.exceptions.RayError as err:  # the worker or its node died, or Ray failed
             now = utcnow()
-            return Finished(job, None, now, now, crashed=True,
+            return Finished(job, None, now, now, grader_fault=True,
                             error=f"the Ray task failed ({_one_line(err)}) while grading this")
         if kind == "failed":
             self.close()

@@ -23,7 +23,15 @@ from grader import options as defaults
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
 from grader.batch.submissions import Submission, SubmissionsError, discover, readable
 from grader.gradebook import Gradebook, NewRun
-from grader.outcomes import SCORED, Interrupted, RunStatus, SubmissionResult, UsageError
+from grader.outcomes import (
+    NEEDS_REGRADE,
+    SCORED,
+    Interrupted,
+    RunStatus,
+    SubmissionResult,
+    UsageError,
+)
+from grader.roster import Roster, RosterError, match, read_roster, resolve
 from grader.runner.isolation import choose_isolation
 
 
@@ -56,9 +64,17 @@ class BatchSummary:
     found: int = 0
     skipped: int = 0  # already graded at this version, same content
     outcomes: list[Graded] = field(default_factory=list)
+    roster: str = ""  # the class list the submissions were matched to; "" without one
+    unmatched: tuple[str, ...] = ()  # submissions that match no one on it
+    missing: tuple[str, ...] = ()  # "name (id)" of its students with no submission here
 
     def count(self, status: RunStatus) -> int:
         return sum(g.status is status for g in self.outcomes)
+
+    @property
+    def needing_regrade(self) -> list[Graded]:
+        """The submissions the grader failed on twice: no score, graded by the next batch."""
+        return [g for g in self.outcomes if g.status is NEEDS_REGRADE]
 
     @property
     def below_full_marks(self) -> int:
@@ -73,7 +89,8 @@ class Options:
     course: str | None = None  # a folder or an installed course's name; None: the default
     jobs: int | None = None  # slots; default one per core
     regrade: bool = False  # grade again what this version already graded (--force)
-    students: tuple[str, ...] = ()  # only these (folder or zip names); () grades everyone
+    students: tuple[str, ...] = ()  # only these (folder or zip names, or roster ids); () all
+    roster: str | Path | None = None  # the class list; None: the one imported, if any
     device: str = defaults.DEVICE
     data_root: str | Path | None = None
     seed: int = defaults.SEED
@@ -96,11 +113,17 @@ def run_batch(
     """
     isolation = choose_isolation(options.isolation)
     with tempfile.TemporaryDirectory(prefix="grader-unpacked-") as unpacked:
-        try:
-            found = _chosen(discover(Path(root), Path(unpacked)), options.students, Path(root))
-        except SubmissionsError as err:
-            raise BatchError(str(err)) from None
+        from grader.courses.locate import course_name
+
         settings = _settings(options, isolation, gradebook, Path(root))
+        roster = (read_roster(options.roster) if options.roster is not None
+                  else gradebook.roster(course_name(settings.course)))
+        try:
+            everyone = discover(Path(root), Path(unpacked))
+            matching = match(roster, [s.student for s in everyone]) if roster else None
+            found = _chosen(everyone, options.students, Path(root), roster)
+        except (SubmissionsError, RosterError) as err:
+            raise BatchError(str(err)) from None
         with executor(settings, options.jobs) as pool:
             pool.start(len(found))  # slots import torch while this process does the same
             from grader.courses.course import open_course
@@ -110,6 +133,9 @@ def run_batch(
                               data_root=options.data_root)
             summary = BatchSummary(assignment.name, assignment.version, assignment.course,
                                    open_course(settings.course).version, found=len(found))
+            if roster is not None and matching is not None:
+                summary.roster, summary.unmatched = roster.source, matching.unmatched
+                summary.missing = tuple(f"{s.name} ({s.id})" for s in matching.missing)
             done = set() if options.regrade else gradebook.graded(
                 assignment.course, assignment.name, assignment.version)
             pending = [_taken_in(s, assignment.student_file) for s in found
@@ -225,8 +251,10 @@ class _Store:
         if result is not None:  # graded, or why not: nothing ran, its time ran out
             status, error = result.status, result.reason
         else:
-            status = RunStatus.CRASHED if finished.crashed else RunStatus.NOT_RUN
+            status = NEEDS_REGRADE if finished.grader_fault else RunStatus.NOT_RUN
             error = finished.error
+        if status is NEEDS_REGRADE:  # no score from a broken grader, not even a partial one
+            result = None
         self._store(submission, status, finished.started_at, finished.finished_at,
                     result=result, error=error, device=finished.device,
                     fingerprint=finished.fingerprint)
@@ -274,16 +302,21 @@ class _Store:
 
 def _grader_trouble(finished: Finished) -> bool:
     """The grader failed on it, not the submission: a slot that died, a worker that could not
-    fork. Never a reason to store a lower score."""
-    return finished.crashed or (finished.result is not None
-                                and finished.result.status is RunStatus.CRASHED)
+    fork or was lost, a check that crashed. Never a reason to store a lower score."""
+    return finished.grader_fault or (finished.result is not None
+                                     and finished.result.status is NEEDS_REGRADE)
 
 
-def _chosen(found: list[Submission], students: tuple[str, ...], root: Path) -> list[Submission]:
-    """The submissions of ``students`` (all when none are named); a name that matches no folder
-    or zip under ``root`` is an error before anything is graded."""
+def _chosen(found: list[Submission], students: tuple[str, ...], root: Path,
+            roster: Roster | None) -> list[Submission]:
+    """The submissions of ``students`` (all when none are named): folder or zip names, or with
+    a class list its ids, logins or emails; a name that matches no submission under ``root`` is
+    an error before anything is graded."""
     if not students:
         return found
+    by_name = {s.student: s for s in found}
+    if roster is not None:
+        return [by_name[resolve(roster, by_name, name)] for name in dict.fromkeys(students)]
     names = {s.student.casefold(): s for s in found}
     unknown = [name for name in students if name.casefold() not in names]
     if unknown:

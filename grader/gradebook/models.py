@@ -70,8 +70,9 @@ class PlainText(TypeDecorator):
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:
-    # Stored as the value strings, so the database reads the same from SQL and from pandas.
-    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    # Stored as the value strings, so the database reads the same from SQL and from pandas;
+    # a gradebook made when the values were at most 16 characters is widened when opened.
+    return Enum(kind, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 # JSONB on PostgreSQL: its plain json has no equality, so a DISTINCT over runs would fail there.
@@ -206,3 +207,22 @@ class OverrideRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     student: Mapped[StudentRow] = relationship()
+
+
+class RosterRow(Base):
+    """One student on a course's class list (``grader roster import``): the LMS's identities
+    that exports carry, and the keys (id, login, email) submissions are matched on."""
+
+    __tablename__ = "roster"
+    __table_args__ = (UniqueConstraint("course", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course: Mapped[str] = _course()
+    student_id: Mapped[str] = mapped_column(String(255))  # the roster's id column
+    name: Mapped[str] = mapped_column(PlainText)
+    email: Mapped[str] = mapped_column(String(320))
+    sis_id: Mapped[str] = mapped_column(String(255), default="")
+    login: Mapped[str] = mapped_column(String(255), default="")
+    section: Mapped[str] = mapped_column(String(255), default="")
+    row: Mapped[int] = mapped_column(default=0)  # its line in the file it was imported from
+    source: Mapped[str] = mapped_column(PlainText, default="")  # that file, for messages

@@ -20,15 +20,18 @@ def create_tables(engine: Engine, writer: Engine) -> None:
     with engine.connect() as connection:
         found = inspect(connection)
         if (set(Base.metadata.tables) <= set(found.get_table_names())
-                and not _missing_columns(found)):
+                and not _missing_columns(found) and not _narrow_columns(found)):
             return  # no lock needed to read a gradebook that is already there
     with writer.begin() as connection:  # SQLite: BEGIN IMMEDIATE
         if connection.dialect.name == "postgresql":
             # Transactional DDL: the second CREATE TABLE would wait, then fail on the catalog.
             connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
         Base.metadata.create_all(connection)
-        for table, column in _missing_columns(inspect(connection)):
+        found = inspect(connection)
+        for table, column in _missing_columns(found):
             _add_column(connection, table, column)
+        for table, column in _narrow_columns(found):
+            _widen(connection, table, column)
 
 
 def _missing_columns(found) -> list[tuple[str, Column]]:
@@ -40,6 +43,31 @@ def _missing_columns(found) -> list[tuple[str, Column]]:
             have = {c["name"] for c in found.get_columns(name)}
             missing += [(name, c) for c in table.columns if c.name not in have]
     return missing
+
+
+def _narrow_columns(found) -> list[tuple[str, Column]]:
+    """The model's string columns that an existing gradebook holds shorter than the model says
+    (a status that grew a longer value); SQLite enforces no length, so there are none there."""
+    if found.bind.dialect.name == "sqlite":
+        return []
+    tables = set(found.get_table_names())
+    narrow = []
+    for name, table in Base.metadata.tables.items():
+        if name not in tables:
+            continue
+        lengths = {c["name"]: getattr(c["type"], "length", None) for c in found.get_columns(name)}
+        for column in table.columns:
+            want, have = getattr(column.type, "length", None), lengths.get(column.name)
+            if want is not None and have is not None and have < want:
+                narrow.append((name, column))
+    return narrow
+
+
+def _widen(connection: Connection, table: str, column: Column) -> None:
+    quote = connection.dialect.identifier_preparer.quote
+    kind = column.type.compile(dialect=connection.dialect)
+    connection.exec_driver_sql(f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(column.name)} "
+                               f"TYPE {kind}")
 
 
 def _add_column(connection: Connection, table: str, column: Column) -> None:

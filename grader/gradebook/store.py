@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -34,6 +34,7 @@ from grader.gradebook.models import (
     AssignmentRow,
     CheckResultRow,
     OverrideRow,
+    RosterRow,
     RunRow,
     StudentRow,
     SubmissionRow,
@@ -41,12 +42,14 @@ from grader.gradebook.models import (
 from grader.gradebook.schema import create_tables
 from grader.outcomes import (
     CHECK_FIELDS,
+    NEEDS_REGRADE,
     RESULT_COLUMNS,
     CheckResult,
     RunStatus,
     UsageError,
     total,
 )
+from grader.roster import Roster, Student
 
 BUSY_TIMEOUT_MS = 30_000  # another writer (a second batch) holds the lock for one transaction
 CONNECT_TIMEOUT_S = 10  # a mistyped PostgreSQL host fails in seconds, not at TCP's two minutes
@@ -174,13 +177,14 @@ class Gradebook:
     def graded(self, course: str, assignment: str, version: str) -> set[tuple[str, str]]:
         """(student, content hash) pairs with a finished run of this assignment version.
 
-        Crashed runs do not count: the grader failed, not the submission, so they are retried.
+        Runs that need a regrade do not count: the grader failed, not the submission, so the
+        next batch grades them again.
         """
         query = (
             select(StudentRow.name, SubmissionRow.content_hash)
             .join(SubmissionRow.student).join(SubmissionRow.runs).join(RunRow.assignment)
             .where(AssignmentRow.course == course, AssignmentRow.name == assignment,
-                   AssignmentRow.version == version, RunRow.status != RunStatus.CRASHED)
+                   AssignmentRow.version == version, RunRow.status != NEEDS_REGRADE)
         )
         with self.session() as session:
             return {(name, digest) for name, digest in session.execute(query)}
@@ -191,8 +195,8 @@ class Gradebook:
         A finished run (graded, or an error in the submission) is skipped when this assignment
         version already has a finished run of the same submission (student and content) and
         ``new.regrade`` is False: the same thing ``graded`` reports as done, so two batches that
-        both found it ungraded store it once. Crashed runs are always stored: they record that
-        the grader failed, count as nothing done, and never stand in for a grade.
+        both found it ungraded store it once. Runs that need a regrade are always stored: they
+        record that the grader failed, count as nothing done, and never stand in for a grade.
 
         The check and the insert cannot interleave with another writer's: SQLite runs the
         transaction under its write lock (BEGIN IMMEDIATE), PostgreSQL locks the submission's
@@ -239,7 +243,7 @@ class Gradebook:
             content_hash=new.content_hash, lock=True,
             defaults={"path": new.path, "submitted_at": new.submitted_at},
         )
-        if new.status is not RunStatus.CRASHED and not new.regrade:
+        if new.status is not NEEDS_REGRADE and not new.regrade:
             done = _finished_run(session, submission, version)
             if done is not None:
                 return Recorded(done, stored=False)
@@ -256,6 +260,29 @@ class Gradebook:
         session.add(run)
         session.flush()
         return Recorded(run.id, stored=True)
+
+    def set_roster(self, course: str, roster: Roster) -> int:
+        """Make ``roster`` the course's class list, replacing the one before in one
+        transaction; returns how many students it holds."""
+        with self.session(write=True) as session:
+            session.execute(delete(RosterRow).where(RosterRow.course == course))
+            session.add_all(
+                RosterRow(course=course, student_id=s.id, name=s.name, email=s.email,
+                          sis_id=s.sis_id, login=s.login, section=s.section, row=s.row,
+                          source=roster.source)
+                for s in roster.students)
+        return len(roster.students)
+
+    def roster(self, course: str) -> Roster | None:
+        """The course's imported class list; None when none was imported."""
+        with self.session() as session:
+            rows = session.scalars(select(RosterRow).where(RosterRow.course == course)
+                                   .order_by(RosterRow.row, RosterRow.id)).all()
+        if not rows:
+            return None
+        students = tuple(Student(r.student_id, r.name, r.email, r.sis_id, r.login, r.section,
+                                 r.row) for r in rows)
+        return Roster(students, f"{rows[0].source or 'the roster'} (imported into {self.url})")
 
     def assignment_names(self, course: str | None = None) -> list[str]:
         """The assignments this gradebook holds runs of (in ``course``, or any), sorted."""
@@ -316,11 +343,11 @@ def _get_or_add(session: Session, model, defaults: dict | None = None, lock: boo
 def _finished_run(
     session: Session, submission: SubmissionRow, version: AssignmentRow
 ) -> int | None:
-    """The newest graded or error run of ``submission`` at this assignment version."""
+    """The newest run of ``submission`` at this assignment version that needs no regrade."""
     query = (
         select(RunRow.id)
         .where(RunRow.submission_id == submission.id, RunRow.assignment_id == version.id,
-               RunRow.status != RunStatus.CRASHED)
+               RunRow.status != NEEDS_REGRADE)
         .order_by(RunRow.id.desc()).limit(1)
     )
     return session.scalar(query)

@@ -19,7 +19,7 @@ from grader.grading import catalog
 from grader.grading.folders import as_folder, submission_folder, submission_path
 from grader.grading.intake import unreadable
 from grader.grading.submission import grade
-from grader.outcomes import SubmissionResult, UsageError
+from grader.outcomes import GraderFault, RunStatus, SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
 from grader.runner.worker import Worker
 
@@ -133,8 +133,11 @@ class Grader:
                 shutil.copyfile(self.assignment.reference_module().__file__,
                                 folder / self.assignment.student_file)
                 start = time.monotonic()
-                grade(self._worker, self.assignment, folder, device=self.device,
-                      seed=self.seed, data_root=self.data_root, student="reference")
+                result = grade(self._worker, self.assignment, folder, device=self.device,
+                               seed=self.seed, data_root=self.data_root, student="reference")
+                if result.status is not RunStatus.GRADED:  # a budget from a broken run is none
+                    raise GraderFault(f"grading the reference to measure the time budget "
+                                      f"failed ({result.status}: {result.reason})")
                 _REFERENCE_SECONDS[key] = time.monotonic() - start
         longest = max((c.timeout for c in self.assignment.checks), default=0.0)
         return max(options.TIME_BUDGET_FLOOR, longest,

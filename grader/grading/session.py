@@ -22,8 +22,10 @@ from grader.grading.error_hints import error_hint
 from grader.grading.folders import submission_folder
 from grader.grading.intake import NOTEBOOK, Intake, IntakeError, take_in
 from grader.outcomes import (
+    GraderFault,
     NotImplementedByStudent,
     Outcome,
+    RunStatus,
     StudentError,
     StudentProblem,
     StudentTimeout,
@@ -42,7 +44,9 @@ class Unavailable:
 
     outcome: Outcome
     message: str
-    ours: bool = False  # the grader's own trouble (the worker could not fork), not the student's
+    # what the whole submission's run is when this stops all of it: nothing of it ran, it
+    # crashed or hung on import, or the grader failed to start it (its own trouble, no score)
+    status: RunStatus = RunStatus.NOT_RUN
 
 
 class Session:
@@ -63,6 +67,7 @@ class Session:
         self._defined: set[str] | None = None
         self._failed: dict = {}  # a notebook's statements that raised on import, by name
         self.handed: dict[str, str] = {}  # function -> why it is the book's own, "" if not
+        self.fault = ""  # the grader's own first failure on this submission: then no score
         self._unavailable: Unavailable | None = self._read_source()
 
     def __enter__(self) -> Session:
@@ -103,6 +108,10 @@ class Session:
         except ChildTimeout:
             self.close()  # the next request forks a fresh child
             raise StudentTimeout(_timeout_message(message)) from None
+        except WorkerError as err:  # the zygote went away: the child with it, through no fault
+            self.close()
+            raise self.failed(f"the grading worker was lost during `{message.get('function')}` "
+                              f"({err})") from None
         except ChildDied as died:
             tail = child.output_tail().strip().splitlines()[-3:]
             self.close()
@@ -111,6 +120,12 @@ class Session:
         if "error" in reply:
             raise _problem(message.get("function", "?"), self._located(reply["error"]))
         return reply["ok"]
+
+    def failed(self, message: str) -> GraderFault:
+        """Note the grader's own failure on this submission (the first one is its reason) and
+        return it, to raise."""
+        self.fault = self.fault or message
+        return GraderFault(message)
 
     def line(self, number: int) -> str:
         """Line ``number`` of the module graded as the learner finds it (a notebook's cell)."""
@@ -173,18 +188,19 @@ class Session:
             self._unavailable = Unavailable(
                 Outcome.TIMEOUT,
                 f"importing {name} did not finish within {options.IMPORT_TIMEOUT:g} s: "
-                "is there a loop or a training run at module level?",
+                "is there a loop or a training run at module level?", RunStatus.TIMED_OUT,
             )
             return
         except ChildDied as died:
             self.close()
-            self._unavailable = Unavailable(Outcome.ERROR, f"importing {name} crashed: {died}")
+            self._unavailable = Unavailable(Outcome.ERROR, f"importing {name} crashed: {died}",
+                                            RunStatus.CRASHED)
             return
         except WorkerError as err:  # the grader's trouble, reported on this submission alone
             self.close()
-            self._unavailable = Unavailable(
-                Outcome.ERROR, f"the grader could not start this submission: {err}", ours=True
-            )
+            self.failed(f"the grader could not start this submission: {err}")
+            self._unavailable = Unavailable(Outcome.ERROR, self.fault,
+                                            RunStatus.INFRASTRUCTURE_ERROR)
             return
         shown = self.intake.shown if self.intake else name
         if "error" in reply:
@@ -214,7 +230,10 @@ class Session:
             self.close()  # a child that died between requests still has a scratch folder
             try:
                 reply = self._spawn_and_import()
-            except (ChildTimeout, ChildDied, WorkerError) as err:
+            except WorkerError as err:
+                self.close()
+                raise self.failed(f"the grader could not restart this submission: {err}") from None
+            except (ChildTimeout, ChildDied) as err:
                 self.close()
                 raise StudentError(f"the submission could not be restarted: {err}") from None
             if "error" in reply:

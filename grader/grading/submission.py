@@ -22,6 +22,7 @@ from grader.outcomes import (
     HIDDEN_MESSAGE,
     Category,
     CheckResult,
+    GraderFault,
     Outcome,
     RunStatus,
     StudentProblem,
@@ -81,18 +82,19 @@ def grade(
             if result.status is Outcome.TIMEOUT and session.unavailable(check.function) is None:
                 hung.setdefault(check.function, result)
             results.append(result)
-        status, reason = _status(session.whole(), over, budget)
+        status, reason = _status(session.whole(), session.fault, over, budget)
     return SubmissionResult(assignment.name, student or Path(submission).name, tuple(results),
                             status, reason)
 
 
-def _status(whole: Unavailable | None, over: int, budget: float | None) -> tuple[RunStatus, str]:
-    """graded, or why not: nothing of it ran (``whole``), or its time ran out."""
-    if whole is not None and whole.ours:  # no score from a broken grader: graded again later
-        return RunStatus.CRASHED, whole.message
+def _status(whole: Unavailable | None, fault: str, over: int,
+            budget: float | None) -> tuple[RunStatus, str]:
+    """graded, or why not: the grader failed (``fault``: no score from a broken grader, it is
+    graded again), nothing of it ran (``whole``), or its time ran out."""
+    if fault:
+        return RunStatus.INFRASTRUCTURE_ERROR, fault
     if whole is not None:
-        timed_out = whole.outcome is Outcome.TIMEOUT
-        return (RunStatus.TIMED_OUT if timed_out else RunStatus.NOT_RUN), whole.message
+        return whole.status, whole.message
     if over:
         return RunStatus.TIMED_OUT, (f"it used up its time budget of {budget:g} s; {over} "
                                      f"check{'s' if over > 1 else ''} did not run")
@@ -185,9 +187,12 @@ def _outcome(
         return Outcome.FAILED, failed.message, failed.hint, failed.hint or f"check {check.id}"
     except StudentProblem as problem:
         return problem.outcome, problem.message, problem.hint, problem.cause
-    except Exception as err:  # a bug in the check itself: loud in the log, an error for the row
+    except GraderFault as fault:  # already noted on the session: the run gets no score
+        return Outcome.ERROR, str(fault), "", str(fault)
+    except Exception as err:  # a bug in the check itself, or the machine's (a disk full)
         log.exception("check %s crashed", check.id)
-        message = f"the grader's check crashed ({type(err).__name__}: {err})"
+        message = f"the grader's check {check.id} crashed ({type(err).__name__}: {err})"
+        session.failed(message)
         return Outcome.ERROR, message, "", f"check {check.id}"
     return Outcome.PASSED, "", "", ""
 

@@ -41,7 +41,7 @@ DB_URL = "sqlite:///grades.db"
 
 # What `grader report` and `grader export` write.
 REPORT_FORMATS = ("csv", "xlsx", "parquet", "json", "html")
-EXPORT_FORMATS = ("canvas", "gradescope")
+EXPORT_FORMATS = ("canvas", "moodle", "gradescope-scores", "gradescope")
 
 # The course: --course (a folder, or the name an installed course registers under the entry-point
 # group COURSE_ENTRY_POINTS), else $GRADER_COURSE, else the built-in course, whose course.toml

@@ -7,6 +7,7 @@ reports can read results without loading a tensor library.
 from grader.outcomes.errors import (
     ExitCode,
     GraderError,
+    GraderFault,
     Interrupted,
     NotImplementedByStudent,
     StudentError,
@@ -17,6 +18,7 @@ from grader.outcomes.errors import (
 from grader.outcomes.results import (
     CHECK_FIELDS,
     HIDDEN_MESSAGE,
+    NEEDS_REGRADE,
     RESULT_COLUMNS,
     SCORED,
     STATUS_MEANINGS,
@@ -32,9 +34,10 @@ from grader.outcomes.results import (
 )
 
 __all__ = [
-    "CHECK_FIELDS", "HIDDEN_MESSAGE", "RESULT_COLUMNS", "SCORED", "STATUS_MEANINGS", "STORED_AS",
-    "UNCOUNTED",
-    "Category", "CheckResult", "ExitCode", "GraderError", "Interrupted", "NotImplementedByStudent",
+    "CHECK_FIELDS", "HIDDEN_MESSAGE", "NEEDS_REGRADE", "RESULT_COLUMNS", "SCORED",
+    "STATUS_MEANINGS", "STORED_AS", "UNCOUNTED",
+    "Category", "CheckResult", "ExitCode", "GraderError", "GraderFault", "Interrupted",
+    "NotImplementedByStudent",
     "Outcome", "RunStatus", "StudentError", "StudentProblem", "StudentTimeout",
     "SubmissionResult", "UsageError", "cause_id", "total",
 ]

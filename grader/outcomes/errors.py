@@ -15,7 +15,7 @@ from grader.outcomes.results import Outcome
 
 class ExitCode(IntEnum):
     OK = 0  # the work was done, whatever the scores
-    FAILED = 1  # done, but not all of it: a batch run crashed, strict isolation is impossible
+    FAILED = 1  # not all done: a submission needs a regrade, strict isolation is impossible
     USAGE = 2  # a usage error, said in one line
     CRASH = 70  # the grader itself failed (sysexits' EX_SOFTWARE); a report says where
     INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
@@ -27,6 +27,11 @@ class GraderError(Exception):
 
 class UsageError(GraderError):
     """A problem the user can fix: the message is one line saying how."""
+
+
+class GraderFault(GraderError):
+    """The grader's own failure while it grades one submission (its worker could not fork or
+    was lost, a check crashed): the submission is not at fault, so no score comes of it."""
 
 
 class Interrupted(GraderError):

@@ -36,7 +36,10 @@ class RunStatus(str, Enum):
     # corrupt zip, a notebook that is not one; ``reason`` says which, in one sentence
     NOT_RUN = "not_run"
     TIMED_OUT = "timed_out"  # its import, or its time budget, ran out; what ran is scored
-    CRASHED = "crashed"  # the grader failed on it (a slot died): the next batch retries it
+    CRASHED = "crashed"  # its code killed the process it ran in on import: nothing else ran
+    # The grader's own failure (a fork refused, a worker or slot lost, a check that crashed, a
+    # disk full): no score; it needs a regrade, which the next batch does by itself.
+    INFRASTRUCTURE_ERROR = "infrastructure_error"
     ERROR = "error"  # stored by gradebooks before not_run existed; reports read it as not_run
 
     def __str__(self) -> str:
@@ -99,13 +102,16 @@ def cause_id(function: str, signature: str) -> str:
 
 # Runs whose score stands: their checks ran (a timed-out one's, up to its time budget).
 SCORED = frozenset({RunStatus.GRADED, RunStatus.TIMED_OUT})
+# The one status that is no grading at all: it stands in for no score and is graded again.
+NEEDS_REGRADE = RunStatus.INFRASTRUCTURE_ERROR
 
 # What a status other than graded means, said in these words wherever it is shown.
 STATUS_MEANINGS = {
     RunStatus.NOT_RUN: "Nothing of this submission ran, so no check could pass",
     RunStatus.TIMED_OUT: "This submission ran out of time; the checks that ran are scored",
-    RunStatus.CRASHED: "The grader failed on this submission, not the other way round; it will "
-                       "be graded again",
+    RunStatus.CRASHED: "This submission crashed the process it ran in, so no check could run",
+    RunStatus.INFRASTRUCTURE_ERROR: "Needs regrade: the grading machine failed, not the "
+                                    "submission; no score is recorded until it is graded again",
 }
 
 
@@ -127,7 +133,7 @@ class SubmissionResult:
     assignment: str
     student: str
     checks: tuple[CheckResult, ...]
-    status: RunStatus = RunStatus.GRADED  # graded, not_run or timed_out
+    status: RunStatus = RunStatus.GRADED
     reason: str = ""  # why, one sentence, unless graded
 
     @property

@@ -13,7 +13,7 @@ from typing import Any
 _NAMES = {
     "CHECK_COLUMNS": "schema", "SCORE_COLUMNS": "schema", "FORMATS": "formats",
     "write_report": "formats", "HIDDEN_MESSAGE": "visibility", "ITEM_COLUMNS": "tables",
-    "gradebook": "tables", "item_analysis": "tables", "canvas_csv": "export",
+    "gradebook": "tables", "item_analysis": "tables", "canvas_csv": "export", "lms_csv": "export",
     "gradescope_results": "export", "write_gradescope": "export", "write_feedback": "feedback",
     "html_report": "html", "slug": "slugs",
 }

@@ -1,4 +1,5 @@
-"""Grades for other systems: Canvas's gradebook import CSV and Gradescope's results.json."""
+"""Grades for other systems: an LMS's grade import CSV (Canvas, Moodle, Gradescope's scores) and
+Gradescope's autograder results.json."""
 
 from __future__ import annotations
 
@@ -23,16 +24,39 @@ from grader.reports.schema import (
 from grader.reports.slugs import slug
 from grader.reports.tables import gradebook
 from grader.reports.visibility import for_students
+from grader.roster import LAYOUTS, Layout, Roster
 
-CANVAS_ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+
+def lms_csv(scores: pd.DataFrame, roster: Roster, layout: Layout, output: Path) -> Path:
+    """Write an LMS's grade file: ``layout``'s identity columns from the class list, then one
+    column per assignment; one row per roster student, in roster order.
+
+    A student with no submission has 0 (``scores`` holds their "no submission" row); one whose
+    submission needs a regrade has an empty cell, so the LMS keeps no grade rather than a 0; a
+    submission that matches no one on the roster is not written.
+
+    Args:
+        scores: one row per (student, assignment), the class list applied
+            (grader.reports.classlist).
+        roster: the class list.
+        layout: the LMS's columns (grader.roster.LAYOUTS).
+        output: the CSV file to write; its folder is created.
+
+    Returns:
+        ``output``.
+    """
+    on_list = scores[scores["roster_id"] != ""]
+    book = gradebook(on_list.assign(student=on_list["roster_id"])) if not on_list.empty else None
+    assignments = sorted(scores["assignment"].unique())
+    rows = [(layout.cells(s), book.loc[s.id] if book is not None and s.id in book.index else None)
+            for s in roster.students]
+    return _grade_file(scores, layout.columns, layout.points_possible, rows, assignments, output)
 
 
 def canvas_csv(scores: pd.DataFrame, output: Path) -> Path:
-    """Write a CSV that Canvas's gradebook imports, one column per assignment.
-
-    The first data row is "Points Possible" with each assignment's max_score; then one row per
-    student, whose name goes in Student and SIS Login ID (the other id columns stay empty), with
-    the score per assignment, empty where not graded.
+    """Write a CSV that Canvas's gradebook imports without a class list: the submission's
+    folder name in Student and SIS Login ID (the other id columns empty), which Canvas knows
+    only if the folders are named by login; ``lms_csv`` with a roster is the reliable way.
 
     Args:
         scores: one row per (student, assignment), the current grading.
@@ -43,17 +67,24 @@ def canvas_csv(scores: pd.DataFrame, output: Path) -> Path:
     """
     book = gradebook(scores)
     assignments = [column for column in book.columns if column != "total"]
+    rows = [((str(student), "", "", str(student), ""), row) for student, row in book.iterrows()]
+    return _grade_file(scores, LAYOUTS["canvas"].columns, True, rows, assignments, output)
+
+
+def _grade_file(scores: pd.DataFrame, columns: tuple[str, ...], points_possible: bool,
+                rows: list, assignments: list[str], output: Path) -> Path:
     possible = scores.groupby("assignment")["max_score"].max()
     output = Path(output)
     with written_whole(output) as partial, partial.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow([*CANVAS_ID_COLUMNS, *assignments])
-        writer.writerow(
-            ["Points Possible", "", "", "", "", *(number(possible[a]) for a in assignments)]
-        )
-        for student, row in book.iterrows():
-            name = spreadsheet_text(student)
-            writer.writerow([name, "", "", name, "", *(number(row[a]) for a in assignments)])
+        writer.writerow([*columns, *assignments])
+        if points_possible:
+            writer.writerow(["Points Possible", *[""] * (len(columns) - 1),
+                             *(number(possible[a]) for a in assignments)])
+        for identity, row in rows:
+            marks = [number(row[a]) if row is not None and a in row.index else ""
+                     for a in assignments]
+            writer.writerow([*map(spreadsheet_text, identity), *marks])
     return output
 
 

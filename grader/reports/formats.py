@@ -10,7 +10,7 @@ import pandas as pd
 
 from grader import options
 from grader.reports.cells import text_cells, without_controls, written_whole
-from grader.reports.html import html_report
+from grader.reports.html import feedback_links, html_report
 from grader.reports.schema import long_scores
 from grader.reports.tables import gradebook, graded_checks, item_analysis
 
@@ -21,7 +21,8 @@ def write_report(scores: pd.DataFrame, checks: pd.DataFrame, fmt: str, output: P
     """Write the report in format ``fmt`` to ``output``, creating its folder.
 
     csv, parquet and json hold the long scores table (SCORE_COLUMNS; json as records with ISO
-    dates); xlsx has the sheets "gradebook", "scores" and "items"; html is ``html_report``.
+    dates); xlsx has the sheets "gradebook", "scores" and "items"; html is ``html_report``,
+    linked to the feedback in a folder beside it (``feedback_links`` says which).
 
     Args:
         scores: one row per (student, assignment), the current grading.
@@ -63,7 +64,9 @@ def _json(scores: pd.DataFrame, checks: pd.DataFrame, output: Path) -> None:
 
 
 def _html(scores: pd.DataFrame, checks: pd.DataFrame, output: Path) -> None:
-    output.write_text(html_report(scores, checks), encoding="utf-8")
+    # ``output`` is a temporary file beside the report, so its folder is the report's
+    links = feedback_links(scores, output.parent) if not scores.empty else {}
+    output.write_text(html_report(scores, checks, feedback=links), encoding="utf-8")
 
 
 def _xlsx(scores: pd.DataFrame, checks: pd.DataFrame, output: Path) -> None:

@@ -1,8 +1,9 @@
 """The gradebook as pandas tables: the current run per student and assignment, overrides applied.
 
-The current run is the newest finished one (graded, or an error in the submission); a crashed
-run counts only while there is nothing else. Every report and export starts from these two
-tables, so they all agree.
+The current run is the newest one, except that a run needing a regrade (the grader failed on
+it) gives way to any run that graded the same submission; a current run needing a regrade has
+no score, and says why. Every report and export starts from these two tables, so they all
+agree.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from grader.gradebook.models import (
     SubmissionRow,
 )
 from grader.gradebook.store import Gradebook
-from grader.outcomes import RESULT_COLUMNS, RunStatus
+from grader.outcomes import NEEDS_REGRADE, RESULT_COLUMNS, RunStatus
 from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS, counted_rows
 
 
@@ -56,9 +57,12 @@ def _current_runs(gradebook: Gradebook, course: str | None,
         return runs
     # a gradebook from before not_run stored "error" for a submission nothing of which ran
     runs["status"] = runs["status"].map(str).replace({str(RunStatus.ERROR): str(RunStatus.NOT_RUN)})
-    runs["finished"] = runs["status"] != str(RunStatus.CRASHED)
-    runs = runs.sort_values(["finished", "run_id"]).groupby(["student", "assignment"]).tail(1)
-    return runs.drop(columns="finished").sort_values(["student", "assignment"])
+    keys = ["student", "assignment", "content_hash"]
+    regrade = runs["status"] == str(NEEDS_REGRADE)
+    graded = pd.MultiIndex.from_frame(runs.loc[~regrade, keys])
+    superseded = regrade & pd.MultiIndex.from_frame(runs[keys]).isin(graded)
+    runs = runs[~superseded].sort_values("run_id").groupby(["student", "assignment"]).tail(1)
+    return runs.sort_values(["student", "assignment"])
 
 
 def _checks(gradebook: Gradebook, runs: pd.DataFrame) -> pd.DataFrame:
@@ -112,15 +116,18 @@ def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame) -
     overridden = checks.groupby("run_id")["overridden"].any()
     has_checks = scores["run_id"].isin(sums.index)
     scores.loc[has_checks, "score"] = scores.loc[has_checks, "run_id"].map(sums).round(6)
-    scores["overridden"] = scores["run_id"].map(overridden).fillna(False).astype(bool)
+    scores["overridden"] = scores["run_id"].isin(overridden[overridden].index)
     whole = overrides[overrides["check_id"] == ""].set_index(["student", "assignment"])["points"]
     keys = list(zip(scores["student"], scores["assignment"], strict=True))
     manual = pd.Series([whole.get(k) for k in keys], index=scores.index, dtype=float)
+    unscored = (scores["status"] == str(NEEDS_REGRADE)) & manual.isna()
+    scores.loc[unscored, ["score", "max_score"]] = float("nan")  # no score from a broken grader
     scores.loc[manual.notna(), "score"] = manual[manual.notna()]
     scores.loc[manual.notna(), "overridden"] = True
     scores["percent"] = (100 * scores["score"] / scores["max_score"].where(
         scores["max_score"] > 0)).round(2)
     scores["graded_at"] = pd.to_datetime(scores["graded_at"], utc=True)
+    scores["roster_id"] = scores["name"] = ""  # who they are: grader.reports.classlist
     return scores[list(SCORE_COLUMNS)].reset_index(drop=True)
 
 

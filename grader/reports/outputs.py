@@ -7,50 +7,118 @@ grader.reports, so every output agrees with the others. None of this imports tor
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from grader import options, reports
 from grader.gradebook import Gradebook
-from grader.outcomes import UsageError
+from grader.outcomes import NEEDS_REGRADE, UsageError
+from grader.reports.classlist import on_roster
 from grader.reports.frames import tables
+from grader.reports.schema import NO_SUBMISSION
+from grader.roster import LAYOUTS, Roster, read_roster
+
+# The LMS whose grade file each CSV export writes (the gradescope export is its autograder's).
+_LMS = {"canvas": "canvas", "moodle": "moodle", "gradescope-scores": "gradescope"}
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """A submission the grader failed on: no score until a batch grades it again."""
+
+    student: str
+    assignment: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a report, feedback or export wrote, and what in it a TA must act on."""
+
+    paths: tuple[Path, ...]
+    needs_regrade: tuple[Regrade, ...] = ()
+    roster: str = ""  # the class list applied; "" when there was none
+    unmatched: tuple[str, ...] = ()  # submissions that match no one on it: never exported
+    missing: tuple[str, ...] = ()  # "name (id)" of its students with no submission
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Class:
+    """The gradebook's two tables, with the class list applied when there is one."""
+
+    scores: pd.DataFrame
+    checks: pd.DataFrame
+    roster: Roster | None = None
+    unmatched: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    def written(self, paths, *warnings: str) -> Written:
+        return Written(tuple(paths), _needing_regrade(self.scores),
+                       self.roster.source if self.roster else "", self.unmatched, self.missing,
+                       tuple(warnings))
 
 
 def report(
     output: str | Path, fmt: str | None = None, *, db: str | None = None,
-    assignment: str | None = None, course: str | None = None,
-) -> Path:
-    """Write the gradebook as csv, xlsx, parquet, json or html; ``fmt`` defaults to the suffix."""
+    assignment: str | None = None, course: str | None = None, roster: str | Path | None = None,
+) -> Written:
+    """Write the gradebook as csv, xlsx, parquet, json or html; ``fmt`` defaults to the suffix.
+    With a class list (``roster``, else one imported into the gradebook), every student on it
+    has a row, 0 and "no submission" where they handed in nothing."""
     output = Path(output)
     fmt = fmt or output.suffix.lstrip(".").lower()
     if fmt not in options.REPORT_FORMATS:
         raise UsageError(f"cannot tell the format of {output.name!r}: pass --format "
                          f"({', '.join(options.REPORT_FORMATS)})")
-    scores, checks = _tables(db, assignment, course, required=False)
-    return reports.write_report(scores, checks, fmt, output)
+    graded = _tables(db, assignment, course, roster, required=False)
+    return graded.written([reports.write_report(graded.scores, graded.checks, fmt, output)])
+
+
+def _needing_regrade(scores: pd.DataFrame) -> tuple[Regrade, ...]:
+    if scores.empty:
+        return ()
+    rows = scores[scores["status"] == str(NEEDS_REGRADE)]
+    return tuple(Regrade(str(r.student), str(r.assignment), str(r.reason))
+                 for r in rows.itertuples())
 
 
 def feedback(
     output: str | Path, *, db: str | None = None, assignment: str | None = None,
-    student: str | None = None, course: str | None = None,
-) -> list[Path]:
-    """One markdown and one html file per student and assignment, under ``output``."""
-    scores, checks = _tables(db, assignment, course)
-    return _call(reports.write_feedback, scores, checks, Path(output), student=student)
+    student: str | None = None, course: str | None = None, roster: str | Path | None = None,
+) -> Written:
+    """One markdown and one html file per submission and assignment, under ``output``."""
+    graded = _tables(db, assignment, course, roster)
+    handed_in = graded.scores[graded.scores["status"] != NO_SUBMISSION]
+    return graded.written(_call(reports.write_feedback, handed_in, graded.checks, Path(output),
+                                student=student))
 
 
 def export(
     fmt: str, output: str | Path, *, db: str | None = None, assignment: str | None = None,
-    student: str | None = None, course: str | None = None,
-) -> list[Path]:
-    """A Canvas gradebook CSV, or Gradescope results.json files (one, with ``student``)."""
+    student: str | None = None, course: str | None = None, roster: str | Path | None = None,
+) -> Written:
+    """A grade file for an LMS (canvas, moodle, gradescope-scores: one CSV, identities from the
+    class list), or Gradescope autograder results.json files (one, with ``student``)."""
     if fmt not in options.EXPORT_FORMATS:
-        raise UsageError(f"unknown export {fmt!r}: use {' or '.join(options.EXPORT_FORMATS)}")
-    scores, checks = _tables(db, assignment, course)
-    if fmt == "canvas":
-        return [reports.canvas_csv(_only(scores, student), Path(output))]
-    return _call(reports.write_gradescope, scores, checks, Path(output), student=student)
+        raise UsageError(f"unknown export {fmt!r}: use {', '.join(options.EXPORT_FORMATS)}")
+    graded = _tables(db, assignment, course, roster)
+    if fmt == "gradescope":
+        return graded.written(_call(reports.write_gradescope, graded.scores, graded.checks,
+                                    Path(output), student=student))
+    scores = _only(graded.scores, student)
+    if graded.roster is not None:
+        layout = LAYOUTS[_LMS[fmt]]
+        return graded.written([reports.lms_csv(scores, graded.roster, layout, Path(output))])
+    if fmt != "canvas":
+        raise UsageError(f"a {fmt} grade file names students as {fmt} knows them: pass the "
+                         "class list with --roster FILE, or import it once with "
+                         "`grader roster import FILE`")
+    return graded.written([reports.canvas_csv(scores, Path(output))],
+                          "no class list: the Student and SIS Login ID columns hold submission "
+                          "folder names, which Canvas may not know (pass --roster FILE)")
 
 
 def override(
@@ -63,6 +131,23 @@ def override(
         _known(gradebook, name, assignment)
         return gradebook.override(student, assignment, points, by=by, reason=reason,
                                   check_id=check_id, course=name or options.BUILTIN_COURSE)
+
+
+@dataclass(frozen=True)
+class Imported:
+    students: int
+    gradebook: str  # its URL, as shown to people
+    course: str
+
+
+def import_roster(file: str | Path, *, db: str | None = None,
+                  course: str | None = None) -> Imported:
+    """Store the class list in ``file`` as the course's, replacing the one before: what
+    ``grader roster import`` does, and the web service on a new term."""
+    chosen = read_roster(file)  # a bad roster is refused before the gradebook is touched
+    with Gradebook(db) as gradebook:
+        name = _course(gradebook, course) or options.BUILTIN_COURSE
+        return Imported(gradebook.set_roster(name, chosen), gradebook.url, name)
 
 
 def _course(gradebook: Gradebook, where: str | None) -> str | None:
@@ -97,16 +182,22 @@ def _known(gradebook: Gradebook, course: str | None, assignment: str | None) -> 
                          f"(it holds: {holds}){guess}")
 
 
-def _tables(db: str | None, assignment: str | None, course: str | None, *,
-            required: bool = True):
+def _tables(db: str | None, assignment: str | None, course: str | None,
+            roster: str | Path | None, *, required: bool = True) -> _Class:
     with Gradebook(db, create=False) as gradebook:
         name = _course(gradebook, course)
         _known(gradebook, name, assignment)
         scores, checks = tables(gradebook, assignment, course=name)
+        chosen = read_roster(roster) if roster is not None else gradebook.roster(
+            name or options.BUILTIN_COURSE)
     if required and scores.empty:
         where = f" for {assignment}" if assignment else ""
         raise UsageError(f"the gradebook {gradebook.url} holds no graded submissions{where}")
-    return scores, checks
+    if chosen is None or scores.empty:
+        return _Class(scores, checks)
+    applied = on_roster(scores, chosen)
+    return _Class(applied.scores, checks, chosen, applied.unmatched,
+                  tuple(f"{s.name} ({s.id})" for s in applied.missing))
 
 
 def _only(scores: pd.DataFrame, student: str | None) -> pd.DataFrame:

@@ -9,7 +9,9 @@ import pandas as pd
 from grader.outcomes import RESULT_COLUMNS, UNCOUNTED
 
 SCORE_COLUMNS = (
-    "student",
+    "student",  # the submission's folder or zip name (a roster id where nothing was handed in)
+    "roster_id",  # the class list's id for it; "" without a roster, or when it matches no one
+    "name",  # the class list's name for it, likewise
     "assignment",
     "score",
     "max_score",
@@ -19,9 +21,12 @@ SCORE_COLUMNS = (
     "version",
     "run_id",
     "content_hash",
-    "reason",  # why, unless graded: not_run, timed_out, crashed
+    "reason",  # why, unless graded: not_run, timed_out, crashed, infrastructure_error
     "overridden",
 )
+
+# The status of a class-list student who handed in nothing for an assignment (never a run's).
+NO_SUBMISSION = "no_submission"
 
 # Whose check, in which run, then a check result's own columns (grader.outcomes), then whether
 # course staff overrode its points.

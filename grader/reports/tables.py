@@ -12,11 +12,14 @@ ITEM_COLUMNS = (
     "assignment",
     "check_id",
     "function",
+    "title",
     "category",
     "max_points",
     "attempts",
     "pass_rate",
     "mean_points",
+    "common_message",
+    "common_message_count",
     "common_hints",
 )
 
@@ -76,13 +79,15 @@ def item_analysis(checks: pd.DataFrame) -> pd.DataFrame:
     Returns:
         one row per (assignment, check_id) attempted at least once, with the columns
         ITEM_COLUMNS: attempts counts the rows that were not skipped, pass_rate is the
-        fraction of them that passed (0 to 1), mean_points their mean points, and
-        common_hints the three most frequent non-empty hints among the rows that did not pass,
-        as "hint (×count)" joined by " | ". Sorted by assignment, then pass_rate ascending,
-        then check_id.
+        fraction of them that passed (0 to 1), mean_points their mean points,
+        common_message the message that the most of the rows that did not pass share and
+        common_message_count how many share it ("" and 0 unless two or more do: a message seen
+        once is no pattern), and common_hints the three most frequent non-empty hints among
+        the rows that did not pass, as "hint (×count)" joined by " | ". Sorted by assignment,
+        then pass_rate ascending, then check_id.
     """
-    needed = ("assignment", "check_id", "function", "category", "status", "points")
-    require_columns(checks, (*needed, "max_points", "hint"), "checks")
+    needed = ("assignment", "check_id", "function", "title", "category", "status", "points")
+    require_columns(checks, (*needed, "max_points", "message", "hint"), "checks")
     groups = checks.groupby(["assignment", "check_id"], sort=True)
     items = pd.DataFrame([_item(key, group) for key, group in groups], columns=ITEM_COLUMNS)
     # a check no one attempted (a device check graded without a GPU) says nothing of anyone
@@ -98,24 +103,37 @@ def _item(key: tuple[str, str], group: pd.DataFrame) -> dict[str, object]:
         "assignment": key[0],
         "check_id": key[1],
         "function": group["function"].iloc[0],
+        "title": text(group["title"].iloc[0]),
         "category": group["category"].iloc[0],
         "max_points": float(group["max_points"].max()),
         "attempts": len(tried),
         "pass_rate": float(passed.mean()) if len(tried) else math.nan,
         "mean_points": float(tried["points"].mean()) if len(tried) else math.nan,
+        **_common_message(tried.loc[~passed, "message"]),
         "common_hints": _common_hints(tried.loc[~passed, "hint"]),
     }
 
 
+def _common_message(messages: pd.Series) -> dict[str, object]:
+    top = _most_frequent(messages)[:1]
+    message, count = top[0] if top and top[0][1] > 1 else ("", 0)
+    return {"common_message": message, "common_message_count": count}
+
+
 def _common_hints(hints: pd.Series) -> str:
-    counts: dict[str, int] = {}
-    for hint in hints:
-        hint = text(hint).strip()
-        if hint:
-            counts[hint] = counts.get(hint, 0) + 1
-    # most frequent first; ties alphabetically, so the string is the same on every run
-    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:_TOP_HINTS]
+    top = _most_frequent(hints)[:_TOP_HINTS]
     return " | ".join(f"{hint} (×{count})" for hint, count in top)
+
+
+def _most_frequent(values: pd.Series) -> list[tuple[str, int]]:
+    """The distinct non-empty texts of ``values`` with their counts, most frequent first."""
+    counts: dict[str, int] = {}
+    for value in values:
+        value = text(value).strip()
+        if value:
+            counts[value] = counts.get(value, 0) + 1
+    # ties alphabetically, so the result is the same on every run
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 CAUSE_COLUMNS = ("student", "assignment", "function", "checks", "message")

@@ -223,7 +223,8 @@ class Child:
         self._requests = 0
 
     def request(self, message: dict, timeout: float) -> Any:
-        """Send one request; the decoded reply, or ``ChildTimeout`` / ``ChildDied``."""
+        """Send one request; the decoded reply, or ``ChildTimeout`` / ``ChildDied`` (or
+        ``WorkerError`` when the zygote itself is gone)."""
         from grader.runner import wire
 
         if not self.alive:
@@ -289,11 +290,10 @@ class Child:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _how_it_ended(self) -> str:
+        """How the child ended, asked of the zygote; WorkerError when the zygote is gone too
+        (then the child went with it, and the grader, not the student, is at fault)."""
         self.alive = False
-        try:
-            status = self.worker.exit_status(self.pid, wait=2.0)
-        except WorkerError:
-            return "the process ended"
+        status = self.worker.exit_status(self.pid, wait=2.0)
         try:
             self.worker.kill(self.pid)  # whatever it started goes with it
         except WorkerError:

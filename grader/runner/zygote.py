@@ -179,8 +179,19 @@ def _spawn(
             os.close(fd)
         control.send(json.dumps({"error": "spawn needs exactly one descriptor"}).encode())
         return
-    read, write = os.pipe()
-    pid = os.fork()
+    try:
+        read, write = os.pipe()
+    except OSError as err:  # out of descriptors: the grader's trouble, said, not fatal
+        os.close(fds[0])
+        control.send(json.dumps({"error": f"no pipe ({err.strerror})"}).encode())
+        return
+    try:
+        pid = os.fork()
+    except OSError as err:  # out of processes or memory: the zygote lives on for the next one
+        for fd in (read, write, fds[0]):
+            os.close(fd)
+        control.send(json.dumps({"error": f"fork failed ({err.strerror})"}).encode())
+        return
     if pid == 0:
         try:  # a forked copy must never return into the zygote's loop
             control.close()
