@@ -106,6 +106,25 @@ def test_a_driver_that_is_not_installed_is_named_with_how_to_install_it():
 # The gradebook on PostgreSQL ----------------------------------------------------------------
 
 
+def test_a_postgresql_gradebook_with_shorter_status_columns_is_widened_when_opened(
+    postgres_url
+):
+    """Gradebooks made when every status fitted 16 characters: infrastructure_error does not."""
+    with Gradebook(postgres_url) as book, book.engine.begin() as connection:
+        for table, column in (("runs", "status"), ("check_results", "status")):
+            connection.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} "
+                                       "TYPE VARCHAR(16)")
+    with Gradebook(postgres_url) as book:
+        book.record(new_run(status=RunStatus.INFRASTRUCTURE_ERROR, checks=(), error="lost"))
+        with book.engine.connect() as connection:
+            lengths = connection.exec_driver_sql(
+                "SELECT character_maximum_length FROM information_schema.columns "
+                "WHERE column_name = 'status' AND table_name IN ('runs', 'check_results') "
+                "ORDER BY table_name").scalars().all()
+    assert lengths == [32, 32]
+    assert runs_of(postgres_url) == {("alice", "infrastructure_error"): 1}
+
+
 def test_runs_overrides_and_tables_round_trip_on_postgresql(postgres_url):
     with Gradebook(postgres_url) as book:
         assert book.path is None  # no file, so no 0600 file to make

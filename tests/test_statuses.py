@@ -9,6 +9,8 @@ time budget of a few seconds so that the sleeper runs out quickly.
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -125,3 +127,153 @@ def test_feedback_says_why_once(graded_class):
     assert "Nothing of this submission ran" in (out / "jon" / "linreg.md").read_text()
     kim = (out / "kim" / "linreg.md").read_text()
     assert "ran out of time" in kim and "## `synthetic_data`" in kim  # what ran is listed
+
+
+def test_the_gradescope_comment_says_why_nothing_ran(graded_class):
+    top, course, url, _ = graded_class
+    out = top / "gradescope"
+    result = CliRunner().invoke(main, ["export", "--format", "gradescope", "--db", url,
+                                       "--course", "ta-term", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    for student, (_, reason) in EXPECTED.items():
+        comment = json.loads((out / student / "linreg.json").read_text())["output"]
+        assert reason in comment, (student, comment)
+    assert "Nothing of this submission ran" in json.loads(
+        (out / "jon" / "linreg.json").read_text())["output"]
+
+
+# The class list (issue 19, item 4) ----------------------------------------------------------
+
+# Folders are matched by id (ada), login (alice, ivy) or email (jon, whose email is his folder's
+# name, as a class that hands in by email would have it); zoe handed in nothing;
+# kim, bob, broken, mallory, dana, chen wei and José are on no one's line here.
+ROSTER = """\
+id,name,email,sis_id,login,section
+ada,Ada Lovelace,ada@uni.edu,SIS-1,alovelace,A
+s2,Alice Liddell,alice.l@uni.edu,SIS-2,alice,A
+s3,Ivy Chen,ivy@uni.edu,SIS-3,ivy,B
+s4,Jon Snow,jon,SIS-4,,B
+z9,Zoe Park,zoe@uni.edu,SIS-9,zpark,B
+"""
+ON_ROSTER = {"ada": "ada", "alice": "s2", "ivy": "s3", "jon": "s4"}
+
+
+@pytest.fixture
+def roster_file(graded_class):
+    top, *_ = graded_class
+    path = top / "roster.csv"
+    path.write_text(ROSTER)
+    return path
+
+
+def export(url, fmt, out, *extra):
+    return CliRunner().invoke(main, ["export", "--format", fmt, "--db", url, "--course",
+                                     "ta-term", "-o", str(out), *extra])
+
+
+def test_canvas_export_carries_the_rosters_identities_and_lists_who_is_missing(graded_class,
+                                                                              roster_file):
+    top, course, url, _ = graded_class
+    out = top / "canvas.csv"
+    result = export(url, "canvas", out, "--roster", str(roster_file))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "linreg"]
+    assert rows[1][:5] == ["Points Possible", "", "", "", ""] and float(rows[1][5]) > 0
+    by_sis = {row[2]: row for row in rows[2:]}
+    assert list(by_sis) == ["SIS-1", "SIS-2", "SIS-3", "SIS-4", "SIS-9"]  # roster order
+    assert by_sis["SIS-2"][:5] == ["Alice Liddell", "s2", "SIS-2", "alice", "A"]
+    assert float(by_sis["SIS-1"][5]) == float(rows[1][5])  # ada: full marks
+    assert by_sis["SIS-3"][5] == "0" and by_sis["SIS-9"][5] == "0"  # not run; no submission
+    assert not any("kim" in cell for row in rows for cell in row)  # unmatched: never exported
+    unmatched = next(line for line in result.output.splitlines()
+                     if line.startswith("unmatched"))
+    assert "kim" in unmatched and "bob" in unmatched and "ada" not in unmatched
+    assert "no submission (1, scored 0): Zoe Park (z9)" in result.output
+
+
+def test_moodle_and_gradescope_grade_files_take_their_own_columns(graded_class, roster_file):
+    top, course, url, _ = graded_class
+    for fmt, header in (("moodle", ["Full name", "ID number", "Username", "Email address"]),
+                        ("gradescope-scores", ["Name", "SID", "Email"])):
+        out = top / f"{fmt}.csv"
+        result = export(url, fmt, out, "--roster", str(roster_file))
+        assert result.exit_code == 0, result.output
+        rows = list(csv.reader(out.open(encoding="utf-8")))
+        assert rows[0] == [*header, "linreg"] and len(rows) == 6  # no Points Possible row
+        assert rows[1][0] == "Ada Lovelace" and "ada@uni.edu" in rows[1]
+    without = export(url, "moodle", top / "no-roster.csv")
+    assert without.exit_code == 2 and not (top / "no-roster.csv").exists()
+    assert without.output.startswith("error: a moodle grade file names students")
+
+
+def test_canvas_without_a_roster_warns_that_folders_are_the_identities(graded_class, tmp_path):
+    *_, url, _ = graded_class
+    result = export(url, "canvas", tmp_path / "canvas.csv")
+    assert result.exit_code == 0, result.output
+    assert "warning: no class list: the Student and SIS Login ID columns hold submission " \
+           "folder names" in result.output
+
+
+def test_an_imported_roster_serves_every_report(graded_class, roster_file, tmp_path):
+    top, course, url, _ = graded_class
+    copy = tmp_path / "grades.db"
+    shutil.copyfile(url.removeprefix("sqlite:///"), copy)
+    db = f"sqlite:///{copy}"
+    imported = CliRunner().invoke(main, ["roster", "import", str(roster_file), "--db", db,
+                                         "--course", "ta-term"])
+    assert imported.exit_code == 0, imported.output
+    assert imported.output.startswith("imported 5 students from ")
+    out = tmp_path / "report.csv"
+    result = CliRunner().invoke(main, ["report", "--db", db, "--course", "ta-term", "-o",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, keep_default_na=False).set_index("student")
+    for folder, roster_id in ON_ROSTER.items():
+        assert rows.loc[folder, "roster_id"] == roster_id
+    assert rows.loc["z9", ["name", "status", "score", "reason"]].tolist() == [
+        "Zoe Park", "no_submission", 0, "no submission"]
+    assert rows.loc["kim", "roster_id"] == ""  # on no one's line: kept, listed, not exported
+    assert "Zoe Park (z9)" in result.output
+
+
+# what follows the file's name in the one line
+BAD_ROSTERS = {
+    "duplicate ids": ("id,name,email\na1,Ann,a@u\nA1,Bo,b@u\n",
+                      ", row 3: id 'A1' is also row 2's id 'a1', ignoring case; give each "
+                      "student their own"),
+    "missing columns": ("id,full name\na1,Ann\n",
+                        ": missing required columns name, email (columns found: 'id', "
+                        "'full name'); name them in the header row"),
+    "not UTF-8": ("id,name,email\na1,Jos\xe9,j@u\n".encode("latin-1"),
+                  ": not UTF-8 (byte 0xe9 at offset 20); save it as UTF-8 CSV"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROSTERS))
+def test_a_bad_roster_is_one_line_exit_2_and_nothing_written(graded_class, tmp_path, case):
+    *_, url, _ = graded_class
+    content, said = BAD_ROSTERS[case]
+    bad = tmp_path / "roster.csv"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    out = tmp_path / "canvas.csv"
+    result = export(url, "canvas", out, "--roster", str(bad))
+    assert result.exit_code == 2 and not out.exists()
+    assert result.output == f"error: {bad}{said}\n"
+
+
+def test_a_roster_id_names_the_student_to_regrade(graded_class, roster_file, tmp_path):
+    top, course, url, _ = graded_class
+    copy = tmp_path / "grades.db"
+    shutil.copyfile(url.removeprefix("sqlite:///"), copy)
+    args = ["batch", str(top / "class"), "-a", "linreg", "--course", str(course), "--db",
+            f"sqlite:///{copy}", "--device", "cpu", "--roster", str(roster_file), "--force"]
+    result = CliRunner().invoke(main, [*args, "--student", "ADA@uni.edu"])
+    assert result.exit_code == 0, result.output
+    assert "1 submissions, 1 graded" in result.output
+    assert "no submission (1, scored 0): Zoe Park (z9)" in result.output
+    unknown = CliRunner().invoke(main, [*args, "--student", "zed@uni.edu"])
+    assert unknown.exit_code == 2
+    assert unknown.output.strip() == (f"error: {roster_file}: 'zed@uni.edu' is no submission's "
+                                      "name and no student's id, login or email; check the "
+                                      "spelling")

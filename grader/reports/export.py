@@ -147,6 +147,8 @@ def _test_output(check: pd.Series) -> str:
 def _overall(row: pd.Series, tests: list[dict[str, Any]]) -> str:
     passed = sum(test["status"] == "passed" for test in tests)
     lines = [f"{summary.score_line(row)}. {passed} of {len(tests)} checks passed."]
+    if summary.status_intro(row):  # it ran, but not all of it: its time ran out
+        lines.append(f"{summary.status_intro(row)} {text(row['reason'])}")
     if summary.overridden(row):
         lines.append(summary.OVERRIDE_NOTE)
     return "\n".join(lines)
