@@ -65,6 +65,9 @@ def graded_class(tmp_path_factory, data_root):
     (root / "jon" / "linear_regresion.py").write_text(REFERENCE_FILE.read_text())
     (root / "kim").mkdir()
     (root / "kim" / LINREG_FILE).write_text(SLEEPER)
+    (root / "lev").mkdir()  # a segmentation fault on import: the submission killed its process
+    (root / "lev" / LINREG_FILE).write_text("import ctypes\nctypes.string_at(0)\n"
+                                             + REFERENCE_FILE.read_text())
     url = f"sqlite:///{top / 'grades.db'}"
     result = CliRunner().invoke(main, ["batch", str(root), "-a", "linreg", "--course",
                                        str(course), "--db", url, "--device", "cpu",
@@ -78,6 +81,8 @@ EXPECTED = {
     "jon": ("not_run", "linear_regression.py not found in the submission"),
     "broken": ("not_run", "linear_regression.py has a syntax error (line 6)"),
     "kim": ("timed_out", f"it used up its time budget of {BUDGET} s"),
+    "lev": ("crashed", "importing linear_regression.py crashed: the process was killed by "
+                       "SIGSEGV"),
 }
 
 
@@ -85,7 +90,7 @@ def test_the_batch_counts_each_status(graded_class):
     *_, result = graded_class
     assert result.exit_code == 0, result.output
     # bob handed in softmax only: for linreg he too is not run
-    assert "4 not run, 1 timed out, 0 crashed, 0 need a regrade" in result.output
+    assert "4 not run, 1 timed out, 1 crashed, 0 need a regrade" in result.output
     assert "! ivy  not_run: importing linear_regression.py failed" in result.output
     assert "kim  " in result.output and "timed_out: it used up its time budget" in result.output
 
@@ -101,7 +106,7 @@ def test_every_report_shows_status_and_reason(graded_class, fmt):
         page = out.read_text()
         for status, reason in EXPECTED.values():
             assert status in page and reason.replace("'", "&#x27;") in page
-        assert "Graded submissions only; left out: 4 not run, 1 timed out." in page
+        assert "Graded submissions only; left out: 1 crashed, 4 not run, 1 timed out." in page
         return
     scores = (pd.read_csv(out) if fmt == "csv" else pd.read_excel(out, sheet_name="scores"))
     rows = scores.set_index("student")
