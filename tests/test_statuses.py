@@ -240,6 +240,12 @@ def test_an_imported_roster_serves_every_report(graded_class, roster_file, tmp_p
         "Zoe Park", "no_submission", 0, "no submission"]
     assert rows.loc["kim", "roster_id"] == ""  # on no one's line: kept, listed, not exported
     assert "Zoe Park (z9)" in result.output
+    html = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "--db", db, "--course", "ta-term", "-o",
+                                       str(html)])
+    page = html.read_text()
+    assert "Alice Liddell (alice)</a>" in page and "Zoe Park (z9)</a>" in page
+    assert '<span class="flag">no submission</span>' in page
 
 
 # what follows the file's name in the one line

@@ -118,6 +118,13 @@ def _anchors(rows: pd.DataFrame) -> list[str]:
     return anchors
 
 
+def _who(row: pd.Series) -> str:
+    """The submission's name, with the class list's name for its student when there is one."""
+    name = text(row.get("name"))
+    student = text(row["student"])
+    return f"{name} ({student})" if name and name != student else student
+
+
 def _flags(row: pd.Series) -> list[str]:
     """The words that flag a grading for a look: its status unless graded, or a zero."""
     status = text(row["status"])
@@ -161,8 +168,8 @@ def _scores(rows: pd.DataFrame, anchors: list[str], feedback: Mapping[tuple[str,
             ) -> str:
     flags = [_flags(row) for _, row in rows.iterrows()]
     frame = pd.DataFrame({
-        "student": [f'<a href="#{anchor}">{escape(text(student))}</a>'
-                    for anchor, student in zip(anchors, rows["student"], strict=True)],
+        "student": [f'<a href="#{anchor}">{escape(_who(row))}</a>'
+                    for anchor, (_, row) in zip(anchors, rows.iterrows(), strict=True)],
         "assignment": rows["assignment"].map(text),
         "score": rows["score"].astype(float),
         "max": rows["max_score"].astype(float),
@@ -280,7 +287,7 @@ def _sections(rows: pd.DataFrame, anchors: list[str], checks: pd.DataFrame,
 def _section(row: pd.Series, anchor: str, checks: pd.DataFrame, shared: set[tuple]) -> str:
     share = "" if pd.isna(row["percent"]) else f" ({float(row['percent']):.1f}%)"
     points = f"{number(row['score']) or 'no score'} / {number(row['max_score'])}{share}"
-    line = (f"<strong>{escape(text(row['student']))}</strong> · "
+    line = (f"<strong>{escape(_who(row))}</strong> · "
             f"{escape(text(row['assignment']))}: {escape(points)} {_flag_marks(_flags(row))}")
     body = []
     if text(row["reason"]):
