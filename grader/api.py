@@ -26,6 +26,8 @@ _ON_FIRST_USE = {
     "export": ("grader.reports.outputs", "export"),
     "override": ("grader.reports.outputs", "override"),
     "import_roster": ("grader.reports.outputs", "import_roster"),
+    "issue_tokens": ("grader.service.tokens", "issue_tokens"),
+    "revoke_tokens": ("grader.service.tokens", "revoke_tokens"),
     "grade_class": ("grader.batch.run", "grade_class"),
     "new_course": ("grader.courses.scaffold", "new_course"),
     "validate_course": ("grader.grading.validation", "validate_course"),

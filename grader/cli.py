@@ -294,6 +294,50 @@ def roster_import(file, db, course) -> None:
                f"{imported.gradebook} for {imported.course}")
 
 
+@main.group()
+def tokens() -> None:
+    """Access tokens for `grader serve`: one per student or staff member, shown once."""
+
+
+@tokens.command("issue")
+@DB
+@COURSE
+@click.option("--student", "students", multiple=True,
+              help="A student's roster id, login or email (repeatable).")
+@click.option("--all-students", is_flag=True, help="Everyone on the imported class list.")
+@click.option("--staff", default=None, help="A staff member's name, for a staff token.")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=str),
+              help="The CSV to write, readable by you alone; never overwritten.")
+def tokens_issue(db, course, students, all_students, staff, output) -> None:
+    """Issue new tokens and write them to OUTPUT, the only copy (the gradebook keeps their
+    hashes): students as id,name,email,token, staff as staff,token. Tokens issued before
+    stay valid until revoked."""
+    from grader import api
+
+    issued = api.issue_tokens(db, course, students=students, all_students=all_students,
+                              staff=staff, output=output)
+    noun = "token" if issued.tokens == 1 else "tokens"
+    click.echo(f"issued {issued.tokens} {noun} to {printable(str(issued.output))} "
+               "(shown once; the gradebook keeps only their hashes)")
+
+
+@tokens.command("revoke")
+@DB
+@COURSE
+@click.option("--token", default=None, help="This token, as issued.")
+@click.option("--student", default=None,
+              help="Every live token of this student (roster id, login or email).")
+@click.option("--staff", default=None, help="Every live token of this staff member.")
+def tokens_revoke(db, course, token, student, staff) -> None:
+    """Revoke a token, or all of one student's or staff member's: the service refuses them
+    from the next request on."""
+    from grader import api
+
+    revoked = api.revoke_tokens(db, course, token=token, student=student, staff=staff)
+    noun = "token" if revoked.tokens == 1 else "tokens"
+    click.echo(f"revoked {revoked.tokens} {noun} in {printable(revoked.course)}")
+
+
 @main.command()
 @click.argument("student")
 @click.option("--assignment", "-a", required=True, help="The assignment graded.")

@@ -226,3 +226,61 @@ class RosterRow(Base):
     section: Mapped[str] = mapped_column(String(255), default="")
     row: Mapped[int] = mapped_column(default=0)  # its line in the file it was imported from
     source: Mapped[str] = mapped_column(PlainText, default="")  # that file, for messages
+
+
+class TokenRow(Base):
+    """An access token for ``grader serve``: a student's or a staff member's. Only the token's
+    sha256 is kept; the token itself is shown once, by ``grader tokens issue``."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course: Mapped[str] = _course()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
+    kind: Mapped[str] = mapped_column(String(16))  # "student" | "staff"
+    student_id: Mapped[str] = mapped_column(String(255), default="")  # the roster's id
+    staff_name: Mapped[str] = mapped_column(String(255), default="")  # "" for a student
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: live
+
+
+class JobState(str, enum.Enum):
+    """Where a job of the service's queue stands (grader.gradebook.queue moves it on)."""
+
+    QUEUED = "queued"  # waiting for a worker, or handed back after the grader's own failure
+    RUNNING = "running"  # a worker holds it until lease_until, and keeps moving that on
+    DONE = "done"  # graded: run_id is its run
+    FAILED = "failed"  # given up: error says why; staff list it as needing a regrade
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class JobRow(Base):
+    """One upload to the service, waiting for, held by or finished by a grading worker.
+
+    The table is the queue (docs/service.md): ``attempts`` counts claims and is the fencing
+    token a worker's renew and finish must still find. Times are the database's clock.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("course", "student_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the submission's id for the service
+    course: Mapped[str] = _course()
+    assignment: Mapped[str] = mapped_column(String(64))
+    student_id: Mapped[str] = mapped_column(String(255))  # the roster's id
+    # the upload as a zip: workers on other machines read it here, and it survives a restart
+    files: Mapped[bytes] = mapped_column(deferred=True)
+    size: Mapped[int] = mapped_column()  # len(files), without loading them
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))  # NULLs never collide
+    status: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED,
+                                             index=True)
+    attempts: Mapped[int] = mapped_column(default=0)  # claims so far
+    worker: Mapped[str] = mapped_column(String(255), default="")  # who holds it, or last did
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # while running
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))  # once done
+    late_days: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # done or failed
+    error: Mapped[str] = mapped_column(PlainText, default="")  # why it failed, or last did

@@ -234,6 +234,13 @@ class Gradebook:
                 if attempt == attempts:
                     raise
 
+    def record_in(self, session: Session, new: NewRun) -> Recorded:
+        """``record``'s storing and skipping, inside a transaction the caller holds (from
+        ``session(write=True)``), so that the run commits or rolls back with the caller's own
+        writes (the queue's ``finish``). The caller retries the whole transaction on an
+        IntegrityError (another writer added the same student first), as ``record`` does."""
+        return self._record(session, new)
+
     def _record(self, session: Session, new: NewRun) -> Recorded:
         student = _get_or_add(session, StudentRow, name=new.student)
         version = _get_or_add(session, AssignmentRow, course=new.course, name=new.assignment,

@@ -127,7 +127,7 @@ def override(
 ) -> int:
     """Record a manual score that wins over the grader's; returns the override's id."""
     with Gradebook(db, create=False) as gradebook:
-        name = _course(gradebook, course)
+        name = course_of(gradebook, course)
         _known(gradebook, name, assignment)
         return gradebook.override(student, assignment, points, by=by, reason=reason,
                                   check_id=check_id, course=name or options.BUILTIN_COURSE)
@@ -146,11 +146,11 @@ def import_roster(file: str | Path, *, db: str | None = None,
     ``grader roster import`` does, and the web service on a new term."""
     chosen = read_roster(file)  # a bad roster is refused before the gradebook is touched
     with Gradebook(db) as gradebook:
-        name = _course(gradebook, course) or options.BUILTIN_COURSE
+        name = course_of(gradebook, course) or options.BUILTIN_COURSE
         return Imported(gradebook.set_roster(name, chosen), gradebook.url, name)
 
 
-def _course(gradebook: Gradebook, where: str | None) -> str | None:
+def course_of(gradebook: Gradebook, where: str | None) -> str | None:
     """The course whose runs to read: the one named (a folder, an installed course, or a name
     the gradebook holds), else $GRADER_COURSE's, else the gradebook's only one; None while it
     holds none."""
@@ -185,7 +185,7 @@ def _known(gradebook: Gradebook, course: str | None, assignment: str | None) -> 
 def _tables(db: str | None, assignment: str | None, course: str | None,
             roster: str | Path | None, *, required: bool = True) -> _Class:
     with Gradebook(db, create=False) as gradebook:
-        name = _course(gradebook, course)
+        name = course_of(gradebook, course)
         _known(gradebook, name, assignment)
         scores, checks = tables(gradebook, assignment, course=name)
         chosen = read_roster(roster) if roster is not None else gradebook.roster(
