@@ -28,6 +28,7 @@ _ON_FIRST_USE = {
     "import_roster": ("grader.reports.outputs", "import_roster"),
     "issue_tokens": ("grader.service.tokens", "issue_tokens"),
     "revoke_tokens": ("grader.service.tokens", "revoke_tokens"),
+    "serve_jobs": ("grader.service.worker", "serve_jobs"),
     "grade_class": ("grader.batch.run", "grade_class"),
     "new_course": ("grader.courses.scaffold", "new_course"),
     "validate_course": ("grader.grading.validation", "validate_course"),

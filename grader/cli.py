@@ -122,7 +122,8 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
         from grader.reports import terminal
 
         if show_intake:
-            for line in api.describe_intake(submission, api.load(assignment, course=course)):
+            chosen = api.load(assignment, course=course, data_root=data_root)
+            for line in api.describe_intake(submission, chosen):
                 click.echo(printable(line), err=as_json)
 
         result = api.check_submission(
@@ -187,6 +188,49 @@ def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed
         _needs_regrade(graded.student, summary.assignment, graded.error)
     _class_list(summary.roster, summary.unmatched, summary.missing)
     sys.exit(ExitCode.FAILED if regrade else ExitCode.OK)
+
+
+@main.command()
+@DB
+@COURSE
+@DATA_ROOT
+@DEVICE
+@click.option("--lease", type=click.FloatRange(min=0, min_open=True), default=options.JOB_LEASE,
+              show_default=True,
+              help="Seconds a claimed job is held, renewed every third of it while it is graded: "
+                   "a worker killed mid-job keeps it from the others this long at most.")
+def worker(db, course, data_root, device, lease) -> None:
+    """Grade the submissions `grader serve` queued, one at a time, until interrupted.
+
+    Start as many as you like wherever the gradebook is reachable (PostgreSQL for other
+    machines). Prints one line per job. Ctrl-C or SIGTERM finishes the job in hand, then stops;
+    a second one stops at once (another worker grades that job when its lease runs out).
+    """
+    from grader import api
+
+    summary = api.serve_jobs(db, course=course, data_root=data_root, device=device, lease=lease,
+                             on_handled=lambda handled: click.echo(_job_line(handled)))
+    click.echo(f"worker {printable(summary.worker)} stopped after {len(summary.handled)} jobs")
+
+
+def _job_line(handled) -> str:
+    """One job as a worker left it, e.g. ``job 12 (a1, linreg): graded, 9/10``."""
+    from grader.outcomes import SCORED
+    from grader.service.worker import Ending
+
+    head = f"job {handled.job_id} ({handled.student_id}, {handled.assignment})"
+    if handled.ending is Ending.DONE and handled.status in SCORED:
+        line = f"{head}: {handled.status.value}, {handled.score:g}/{handled.max_score:g}"
+    elif handled.ending is Ending.DONE:
+        line = f"{head}: {handled.status.value}: {handled.error}"
+    elif handled.ending is Ending.REQUEUED:
+        line = f"{head}: the grader failed on attempt {handled.attempt}, queued again: " \
+               f"{handled.error}"
+    elif handled.ending is Ending.FAILED:
+        line = f"{head}: failed: {handled.error}"
+    else:
+        line = f"{head}: taken by another worker when its lease ran out; nothing stored"
+    return printable(line)
 
 
 @main.command()

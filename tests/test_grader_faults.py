@@ -188,7 +188,10 @@ def test_a_batch_whose_slots_die_twice_stores_no_score_and_the_next_batch_grades
                 for slot in list(self._slots):
                     zygotes = [z for z in _children(slot.process.pid) if _is_zygote(z)]
                     if any(_is_zygote(c) for z in zygotes for c in _children(z)):
-                        os.kill(slot.process.pid, signal.SIGKILL)
+                        try:
+                            os.kill(slot.process.pid, signal.SIGKILL)
+                        except ProcessLookupError:  # killed and reaped since the list was read
+                            continue
                         killed.append(slot.process.pid)
 
     killed: list[int] = []

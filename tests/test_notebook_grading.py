@@ -238,6 +238,23 @@ def test_show_intake_prints_what_is_kept_and_dropped(tmp_path):
     assert "linreg  2/2" in out
 
 
+def test_show_intake_finds_the_data_where_the_check_does(tmp_path, data_root):
+    """--data-root serves the intake as it serves the grading (a newcomer's walk-through found
+    the intake looking only at $GRADER_DATA)."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    nbformat.write(notebook(SOFTMAX_SOURCE, SOFTMAX_TAIL), tmp_path / "work.ipynb")
+    runner = CliRunner(env={"GRADER_DATA": str(tmp_path / "no data here")})
+    result = runner.invoke(main, ["check", str(tmp_path / "work.ipynb"), "-a", "softmax",
+                                  "--data-root", str(data_root), "--show-intake",
+                                  "--function", "softmax"])
+    assert result.exit_code == 0, result.output
+    assert "softmax_regression.ipynb, as graded:" in result.output
+    assert "softmax  " in result.output
+
+
 @pytest.mark.parametrize("body, says, functions", [
     ("return d2l.sgd(params, lr, batch_size)", "hands its work to d2l's sgd (cell {cell}, line 2,"
      " in sgd), the book's own", None),

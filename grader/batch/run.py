@@ -247,14 +247,7 @@ class _Store:
         self._store(submission, RunStatus.NOT_RUN, now, now, error=submission.problem)
 
     def finished(self, submission: Submission, finished: Finished) -> None:
-        result = finished.result
-        if result is not None:  # graded, or why not: nothing ran, its time ran out
-            status, error = result.status, result.reason
-        else:
-            status = NEEDS_REGRADE if finished.grader_fault else RunStatus.NOT_RUN
-            error = finished.error
-        if status is NEEDS_REGRADE:  # no score from a broken grader, not even a partial one
-            result = None
+        status, error, result = run_outcome(finished)
         self._store(submission, status, finished.started_at, finished.finished_at,
                     result=result, error=error, device=finished.device,
                     fingerprint=finished.fingerprint)
@@ -298,6 +291,20 @@ class _Store:
 
             self._environment = fingerprint.environment(self.settings.device)
         return self._environment
+
+
+def run_outcome(finished: Finished) -> tuple[RunStatus, str, SubmissionResult | None]:
+    """What a run stores of one grading: its status, its error, and the result whose checks it
+    keeps (None: no score, as for a submission the grader failed on)."""
+    result = finished.result
+    if result is not None:  # graded, or why not: nothing ran, its time ran out
+        status, error = result.status, result.reason
+    else:
+        status = NEEDS_REGRADE if finished.grader_fault else RunStatus.NOT_RUN
+        error = finished.error
+    if status is NEEDS_REGRADE:  # no score from a broken grader, not even a partial one
+        result = None
+    return status, error, result
 
 
 def _grader_trouble(finished: Finished) -> bool:

@@ -215,6 +215,20 @@ class _Finder:
         return written
 
 
+def member_path(info: zipfile.ZipInfo, zip_name: str) -> tuple[str, ...]:
+    """A zip member's path as components, checked as a batch checks it before unpacking (the
+    service checks uploads with it); "" and "." components are dropped.
+
+    Raises:
+        ValueError: a link, a device or other special member, an encrypted one, or a path that
+            is absolute or leaves the folder; one line naming ``zip_name`` and the member.
+    """
+    try:
+        return _parts(info, zip_name)
+    except _Refused as refused:
+        raise ValueError(str(refused)) from None
+
+
 def _parts(info: zipfile.ZipInfo, name: str) -> tuple[str, ...]:
     """The member's path as components, refusing anything that could leave the folder."""
     member, mode = _show(info.filename), info.external_attr >> 16

@@ -1,7 +1,12 @@
-"""course.toml: the course's name and, per assignment, what this term changes.
+"""course.toml: the course's name, what its service accepts, and, per assignment, what this
+term changes.
 
 ```toml
 name = "my-course"
+submit_interval = 30                     # seconds between two uploads of one assignment
+submits_per_day = 50                     # uploads of one assignment in any 24 hours
+upload_limit_mb = 5                      # one upload, all its files (MiB)
+upload_quota_mb = 100                    # one student's stored uploads in the course (MiB)
 
 [huber]                                  # the assignment folder's name
 title = "Huber loss"
@@ -22,11 +27,13 @@ silently do nothing.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from grader import options
 from grader.outcomes import UsageError
 
 if sys.version_info >= (3, 11):
@@ -59,16 +66,32 @@ class AssignmentSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """What ``grader serve`` accepts from one student: course.toml's top-level keys, in seconds
+    and bytes (course.toml gives MiB)."""
+
+    submit_interval: float = options.SUBMIT_INTERVAL  # per student and assignment
+    submits_per_day: int = options.SUBMITS_PER_DAY  # per student and assignment, any 24 hours
+    upload_max_bytes: int = options.UPLOAD_MAX_BYTES  # one upload, as sent
+    upload_quota_bytes: int = options.UPLOAD_QUOTA_BYTES  # per student, the course's uploads
+
+
+@dataclass(frozen=True)
 class CourseSettings:
     name: str
     title: str
     assignments: dict[str, AssignmentSettings]
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def of(self, assignment: str) -> AssignmentSettings:
         return self.assignments.get(assignment, AssignmentSettings())
 
 
-_COURSE_KEYS = {"name", "title"}
+_SERVICE_KEYS = {"submit_interval", "submits_per_day", "upload_limit_mb", "upload_quota_mb"}
+_COURSE_KEYS = {"name", "title"} | _SERVICE_KEYS
+# Seconds: the longest submit_interval, so the last day's uploads, which the rate limit reads,
+# always hold the one that interval counts from.
+DAY = 86_400
 _KEYS = {"title", "deadline", "late_until", "late_penalty", "points_scale", "hidden_checks",
          "time_budget", "notebook_drop_calls", "reference", "template"}
 
@@ -92,11 +115,32 @@ def read(folder: Path) -> CourseSettings:
         raise CourseError(f"{path}: needs a name (name = \"my-course\")")
     unknown = [k for k, v in data.items() if not isinstance(v, dict) and k not in _COURSE_KEYS]
     if unknown:
-        raise CourseError(f"{path}: unknown key {unknown[0]!r} (known: name, title, and one "
-                          "[table] per assignment)")
+        raise CourseError(f"{path}: unknown key {unknown[0]!r} (known: "
+                          f"{', '.join(sorted(_COURSE_KEYS))}, and one [table] per assignment)")
+    service = _service(str(path), data)
     assignments = {k: _assignment(path, k, v, folder) for k, v in data.items()
                    if isinstance(v, dict)}
-    return CourseSettings(name.strip(), str(data.get("title", name)), assignments)
+    return CourseSettings(name.strip(), str(data.get("title", name)), assignments, service)
+
+
+def _service(where: str, data: dict) -> ServiceSettings:
+    interval = _typed(where, data, "submit_interval", (int, float))
+    per_day = _typed(where, data, "submits_per_day", int)
+    limit = _typed(where, data, "upload_limit_mb", (int, float))
+    quota = _typed(where, data, "upload_quota_mb", (int, float))
+    if interval is not None and not 0 <= interval <= DAY:
+        raise CourseError(f"{where}: submit_interval is in seconds, from 0 to {DAY} (a day)")
+    if per_day is not None and per_day < 1:
+        raise CourseError(f"{where}: submits_per_day must be at least 1")
+    for key, value in (("upload_limit_mb", limit), ("upload_quota_mb", quota)):
+        if value is not None and not 0 < value < math.inf:  # TOML has inf and nan
+            raise CourseError(f"{where}: {key} is in MiB and must be positive")
+    return ServiceSettings(
+        submit_interval=options.SUBMIT_INTERVAL if interval is None else float(interval),
+        submits_per_day=options.SUBMITS_PER_DAY if per_day is None else per_day,
+        upload_max_bytes=options.UPLOAD_MAX_BYTES if limit is None else int(limit * 2**20),
+        upload_quota_bytes=options.UPLOAD_QUOTA_BYTES if quota is None else int(quota * 2**20),
+    )
 
 
 def _assignment(path: Path, name: str, table: dict, folder: Path) -> AssignmentSettings:
@@ -141,7 +185,7 @@ def _typed(where: str, table: dict, key: str, kind):
 
 
 def _kind(kind) -> str:
-    return "string" if kind is str else "number"
+    return {str: "string", int: "whole number"}.get(kind, "number")
 
 
 def _strings(where: str, table: dict, key: str) -> list[str] | None:

@@ -122,10 +122,11 @@ def enqueue(gradebook: Gradebook, *, course: str, assignment: str, student_id: s
     return _retrying(transaction)
 
 
-def claim(gradebook: Gradebook, worker: str, *, lease: float,
+def claim(gradebook: Gradebook, worker: str, *, lease: float, course: str | None = None,
           max_attempts: int = MAX_ATTEMPTS) -> Claim | None:
     """Take the oldest job that is queued, or running with a lease that ran out, for ``lease``
-    seconds; None when there is none.
+    seconds; None when there is none. With ``course``, only that course's jobs: a worker grades
+    with one course's checks.
 
     A running job whose lease ran out after ``max_attempts`` claims is failed instead: the
     workers that took it were lost (killed, out of memory) that many times. PostgreSQL skips
@@ -139,7 +140,8 @@ def claim(gradebook: Gradebook, worker: str, *, lease: float,
         oldest = (
             select(JobRow)
             .where(or_(JobRow.status == JobState.QUEUED,
-                       and_(JobRow.status == JobState.RUNNING, JobRow.lease_until < now)))
+                       and_(JobRow.status == JobState.RUNNING, JobRow.lease_until < now)),
+                   *([JobRow.course == course] if course is not None else []))
             .order_by(JobRow.id).limit(1)
             .with_for_update(skip_locked=True).options(undefer(JobRow.files))
         )

@@ -54,6 +54,21 @@ BUILTIN_COURSE = "d2l-ch3"
 EXECUTORS = ("local", "ray")
 EXECUTOR = "local"
 
+# The service's grading workers (grader worker, grader serve), in seconds: how long a claimed job
+# is held (renewed every third of it while it is graded; a worker killed mid-job holds it this
+# long at most before another worker may claim it), and the pause between looks at an empty queue.
+JOB_LEASE = 60.0
+JOB_POLL = 0.5
+
+# What `grader serve` accepts from one student (docs/service.md); course.toml may set the first
+# four: submit_interval, submits_per_day, upload_limit_mb, upload_quota_mb.
+SUBMIT_INTERVAL = 30.0  # seconds between two uploads of one assignment by one student
+SUBMITS_PER_DAY = 50  # uploads of one assignment by one student in any 24 hours
+UPLOAD_MAX_BYTES = 5 * 2**20  # one upload as sent, all its files together
+UPLOAD_QUOTA_BYTES = 100 * 2**20  # one student's stored uploads in a course, all together
+UPLOAD_ZIP_ENTRIES = 200  # members of an uploaded zip, folders included
+UPLOAD_ZIP_BYTES = 50 * 2**20  # an uploaded zip unpacked, by its declared and its actual sizes
+
 
 def data_root(explicit: str | Path | None = None) -> Path:
     """The data root: ``explicit``, else $GRADER_DATA, else ./data where it holds
