@@ -212,6 +212,16 @@ def test_moodle_and_gradescope_grade_files_take_their_own_columns(graded_class, 
     assert without.output.startswith("error: a moodle grade file names students")
 
 
+def test_no_submission_gets_neither_feedback_nor_gradescope_results(graded_class, roster_file):
+    top, course, url, _ = graded_class
+    for command, out in ((["export", "--format", "gradescope"], top / "gs-roster"),
+                         (["feedback"], top / "fb-roster")):
+        result = CliRunner().invoke(main, [*command, "--db", url, "--course", "ta-term",
+                                           "--roster", str(roster_file), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert (out / "ada").is_dir() and not (out / "z9").exists()
+
+
 def test_canvas_without_a_roster_warns_that_folders_are_the_identities(graded_class, tmp_path):
     *_, url, _ = graded_class
     result = export(url, "canvas", tmp_path / "canvas.csv")

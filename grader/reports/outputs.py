@@ -55,6 +55,12 @@ class _Class:
     unmatched: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
 
+    @property
+    def handed_in(self) -> pd.DataFrame:
+        """The scores of submissions: without the class list's "no submission" rows, which
+        have no feedback and no results to show."""
+        return self.scores[self.scores["status"] != NO_SUBMISSION]
+
     def written(self, paths, *warnings: str) -> Written:
         return Written(tuple(paths), _needing_regrade(self.scores),
                        self.roster.source if self.roster else "", self.unmatched, self.missing,
@@ -91,9 +97,8 @@ def feedback(
 ) -> Written:
     """One markdown and one html file per submission and assignment, under ``output``."""
     graded = _tables(db, assignment, course, roster)
-    handed_in = graded.scores[graded.scores["status"] != NO_SUBMISSION]
-    return graded.written(_call(reports.write_feedback, handed_in, graded.checks, Path(output),
-                                student=student))
+    return graded.written(_call(reports.write_feedback, graded.handed_in, graded.checks,
+                                Path(output), student=student))
 
 
 def export(
@@ -106,7 +111,7 @@ def export(
         raise UsageError(f"unknown export {fmt!r}: use {', '.join(options.EXPORT_FORMATS)}")
     graded = _tables(db, assignment, course, roster)
     if fmt == "gradescope":
-        return graded.written(_call(reports.write_gradescope, graded.scores, graded.checks,
+        return graded.written(_call(reports.write_gradescope, graded.handed_in, graded.checks,
                                     Path(output), student=student))
     scores = _only(graded.scores, student)
     if graded.roster is not None:
