@@ -18,7 +18,8 @@ import pandas as pd
 
 from grader.reports.charts import pass_rate_bars, score_histogram
 from grader.reports.markup import image, page, table
-from grader.reports.schema import checks_table, number, text
+from grader.outcomes import RunStatus
+from grader.reports.schema import NO_SUBMISSION, checks_table, number, text
 from grader.reports.slugs import slug
 from grader.reports.summary import ran
 from grader.reports.tables import graded_checks, item_analysis, shared_causes
@@ -26,11 +27,11 @@ from grader.reports.tables import graded_checks, item_analysis, shared_causes
 # The word a grading is flagged with, by status; any other status but graded flags itself, and a
 # graded submission that scored nothing is flagged ZERO.
 FLAGS = {
-    "not_run": "not run",
-    "timed_out": "timed out",
-    "crashed": "crashed",
-    "infrastructure_error": "needs regrade",
-    "no_submission": "no submission",
+    RunStatus.NOT_RUN: "not run",
+    RunStatus.TIMED_OUT: "timed out",
+    RunStatus.CRASHED: "crashed",
+    RunStatus.INFRASTRUCTURE_ERROR: "needs regrade",
+    NO_SUBMISSION: "no submission",
 }
 ZERO = "zero"  # the flag of a graded submission that scored nothing
 _STATUS_CLASS = {"passed": "passed", "skipped": "muted"}  # a check's; any other is a failure
@@ -128,7 +129,7 @@ def _who(row: pd.Series) -> str:
 def _flags(row: pd.Series) -> list[str]:
     """The words that flag a grading for a look: its status unless graded, or a zero."""
     status = text(row["status"])
-    if status != "graded":
+    if status != RunStatus.GRADED:
         return [FLAGS.get(status, status or "no status")]
     return [ZERO] if not pd.isna(row["score"]) and float(row["score"]) == 0 else []
 
@@ -192,7 +193,7 @@ def _scores(rows: pd.DataFrame, anchors: list[str], feedback: Mapping[tuple[str,
 
 def _not_graded(scores: pd.DataFrame) -> str:
     """The submissions that did not simply run: not run, timed out, crashed, and why."""
-    others = scores[scores["status"] != "graded"]
+    others = scores[scores["status"] != RunStatus.GRADED]
     if others.empty:
         return ""
     rows = others[["student", "assignment", "status", "reason"]].sort_values(

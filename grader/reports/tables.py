@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from grader.outcomes import RunStatus
 from grader.reports.schema import counted_rows, require_columns, text
 
 ITEM_COLUMNS = (
@@ -63,8 +64,8 @@ def graded_checks(checks: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFr
         (the checks, "" or a sentence such as "left out: 2 not run, 1 timed out").
     """
     require_columns(scores, ("run_id", "status"), "scores")
-    graded = scores.loc[scores["status"] == "graded", "run_id"]
-    others = scores.loc[scores["status"] != "graded", "status"].value_counts().sort_index()
+    graded = scores.loc[scores["status"] == RunStatus.GRADED, "run_id"]
+    others = scores.loc[scores["status"] != RunStatus.GRADED, "status"].value_counts().sort_index()
     left = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in others.items())
     return (checks[checks["run_id"].isin(graded)] if "run_id" in checks else checks,
             f"left out: {left}" if left else "")
