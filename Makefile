@@ -10,7 +10,7 @@ DEMO   := demo-output
 $(BIN)/grader: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray,serve]'
 	touch $@
 
 install: $(BIN)/grader

@@ -157,8 +157,11 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
               help="The Ray cluster to grade on  [default: RAY_ADDRESS, else a local one]")
 @ROSTER
 @COURSE
+@click.option("--late-from-mtime", is_flag=True,
+              help="Count days late from each submission's newest file time against course.toml's "
+                   "deadline (only where nothing copied or unpacked the files since).")
 def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed, isolation,
-          executor, ray_address, roster, course) -> None:
+          executor, ray_address, roster, course, late_from_mtime) -> None:
     """Grade every submission under ROOT (a folder or a .zip per student) into the gradebook.
 
     Already graded submissions are skipped, so an interrupted batch resumes where it stopped.
@@ -171,7 +174,8 @@ def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed
 
     settings = api.BatchOptions(assignment, course=course, jobs=jobs, regrade=regrade,
                                 students=students, device=device, data_root=data_root,
-                                seed=seed, isolation=isolation, roster=roster)
+                                seed=seed, isolation=isolation, roster=roster,
+                                late_from_mtime=late_from_mtime)
     with BatchProgress() as progress:
         summary = api.grade_class(root, settings, db=db, executor=executor,
                                   ray_address=ray_address, on_plan=progress.plan,
@@ -211,6 +215,69 @@ def worker(db, course, data_root, device, lease) -> None:
     summary = api.serve_jobs(db, course=course, data_root=data_root, device=device, lease=lease,
                              on_handled=lambda handled: click.echo(_job_line(handled)))
     click.echo(f"worker {printable(summary.worker)} stopped after {len(summary.handled)} jobs")
+
+
+@main.command()
+@DB
+@COURSE
+@DATA_ROOT
+@DEVICE
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 for every interface (put https in front).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on; 0 for any free one (printed).")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Grading processes to start here [cores - 1, at least 1]; 0 for none "
+                   "(workers run elsewhere with `grader worker`).")
+def serve(db, course, data_root, device, host, port, workers) -> None:
+    """Serve a course: students hand in work and read its feedback, staff watch the queue.
+
+    The gradebook is also the queue: with PostgreSQL (--db postgresql://...) more workers can
+    join from other machines with `grader worker`. Ctrl-C stops the server and lets each worker
+    finish its job; nothing queued is lost.
+    """
+    from grader import api
+
+    def listening(where) -> None:
+        click.echo(f"grader serve: {where.url} ({where.workers} grading workers); "
+                   "Ctrl-C to stop", err=True)
+
+    api.serve(db, course, host=host, port=port, workers=workers, data_root=data_root,
+              device=device, on_listening=listening)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--assignment", "-a", required=True, help="The assignment to hand in.")
+@click.option("--url", envvar="GRADER_URL", required=True,
+              help="The course's grader service [GRADER_URL].")
+@click.option("--token", envvar="GRADER_TOKEN", default="",
+              help="Your token [GRADER_TOKEN; better there than on a command line].")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the result and print it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def submit(files, assignment, url, token, wait, as_json) -> None:
+    """Hand in FILES (your .py, your .ipynb, or a .zip of your folder) to the grader service.
+
+    Exit status: 0 when graded (whatever the score), 1 when it could not be graded, 2 when it
+    was refused (the reason is printed).
+    """
+    from grader import api
+    from grader.reports import terminal
+
+    def said(now) -> None:
+        place = f", {now.position} ahead in the queue" if now.position is not None else ""
+        click.echo(f"submission {now.id}: {now.status}{place}", err=True)
+
+    done = api.submit(url, token, assignment, files, wait=wait, on_status=said)
+    if done.result is not None:
+        click.echo(json.dumps(done.result.to_dict()) if as_json else
+                   terminal.submission(done.result))
+    elif done.status == "failed":
+        click.echo(f"submission {done.id} could not be graded: {printable(done.error)}",
+                   err=True)
+    click.echo(f"see {done.url}", err=True)
+    sys.exit(ExitCode.FAILED if done.status == "failed" else ExitCode.OK)
 
 
 def _job_line(handled) -> str:

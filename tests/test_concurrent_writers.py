@@ -125,6 +125,22 @@ def test_a_postgresql_gradebook_with_shorter_status_columns_is_widened_when_open
     assert runs_of(postgres_url) == {("alice", "infrastructure_error"): 1}
 
 
+def test_a_postgresql_gradebook_from_before_late_days_gains_the_column_when_opened(
+    postgres_url
+):
+    """Its runs were all handed in on time, as far as anyone knew: 0 days late."""
+    with Gradebook(postgres_url) as book:
+        book.record(new_run("alice", "h1"))
+        with book.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE runs DROP COLUMN late_days")
+    with Gradebook(postgres_url) as book:
+        book.record(new_run("bob", "h2", late_days=2.5))
+        with book.engine.connect() as connection:
+            late = connection.exec_driver_sql(
+                "SELECT late_days FROM runs ORDER BY id").scalars().all()
+    assert late == [0.0, 2.5]
+
+
 def test_runs_overrides_and_tables_round_trip_on_postgresql(postgres_url):
     with Gradebook(postgres_url) as book:
         assert book.path is None  # no file, so no 0600 file to make

@@ -4,19 +4,23 @@ gradebook's jobs (grader.service.policy), and course.toml's keys that set them."
 from __future__ import annotations
 
 import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from grader import options
 from grader.courses import settings as course_toml
 from grader.courses.settings import AssignmentSettings, CourseError, ServiceSettings
 from grader.gradebook import Gradebook, enqueue
 from grader.gradebook.models import JobRow
-from grader.service.policy import Decision, Earlier, admit, decide, earlier_jobs
+from grader.service.policy import Decision, Earlier, admission, admit, decide, earlier_jobs
 from grader.service.uploads import UploadRefused
+
+pytest_plugins = ["postgres"]
 
 UTC = timezone.utc
 CEST = timezone(timedelta(hours=2))
@@ -25,6 +29,7 @@ LATE_UNTIL = datetime(2026, 10, 4, 23, 59, tzinfo=CEST)
 T0 = datetime(2026, 9, 20, 9, 0, tzinfo=UTC)  # well before the deadline
 MIB = 2**20
 COURSE = "deep-learning"
+BURST = 8  # uploads of one student sent at once
 
 
 @pytest.fixture
@@ -242,3 +247,42 @@ def test_a_wrong_service_key_is_one_line_naming_the_file_and_key(tmp_path, toml,
     assert message in text
     if "known:" in message:
         assert text == f"{folder / 'course.toml'}: {message}"
+
+
+# Uploads at the same instant: the limit holds inside enqueue's transaction
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_book(request, tmp_path):
+    url = (f"sqlite:///{tmp_path / 'grades.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    with Gradebook(url) as gradebook:
+        yield gradebook
+
+
+def test_a_burst_of_uploads_from_one_student_is_held_to_the_limit(tmp_path, any_book):
+    course = course_toml.read(write_course(tmp_path / "c", """
+        submit_interval = 0
+        submits_per_day = 3
+        """))
+    barrier = threading.Barrier(BURST)
+
+    def hand_in(n: int) -> int | UploadRefused:
+        barrier.wait()
+        try:
+            return enqueue(any_book, course=course.name, assignment="softmax",
+                           student_id="alice", files=bytes(10 + n),
+                           admit=admission(course, "softmax", "alice", size=10 + n)).id
+        except UploadRefused as refused:
+            return refused
+
+    with ThreadPoolExecutor(BURST) as pool:
+        answers = list(pool.map(hand_in, range(BURST)))
+    taken = [a for a in answers if isinstance(a, int)]
+    refused = [a for a in answers if isinstance(a, UploadRefused)]
+    assert len(taken) == 3 and len(set(taken)) == 3, [str(a) for a in answers]
+    assert [r.status for r in refused] == [429] * (BURST - 3)
+    with any_book.session() as session:
+        assert session.scalar(select(func.count()).select_from(JobRow)) == 3
+    # another student is not held back by alice's burst
+    assert enqueue(any_book, course=course.name, assignment="softmax", student_id="bob",
+                   files=b"x", admit=admission(course, "softmax", "bob", size=1)).created

@@ -42,11 +42,13 @@ WORKERS = 8
 
 
 def upload(text: str = "def softmax(X):\n    return X\n") -> bytes:
-    """A zip as a student uploads it: bytes that are not text (NUL, 0xff) included."""
+    """A zip as a student uploads it: bytes that are not text (NUL, 0xff) included. Its members
+    carry a fixed time, so the same text makes the same bytes at any moment."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("softmax_regression.py", text)
-        archive.writestr("weights.bin", bytes([0, 255, 1, 254]))
+        archive.writestr(zipfile.ZipInfo("softmax_regression.py", (2026, 1, 1, 0, 0, 0)), text)
+        archive.writestr(zipfile.ZipInfo("weights.bin", (2026, 1, 1, 0, 0, 0)),
+                         bytes([0, 255, 1, 254]))
     return buffer.getvalue()
 
 
@@ -142,7 +144,8 @@ def test_racing_requests_with_one_idempotency_key_make_one_job(url):
 
 
 def test_claims_take_the_oldest_job_with_its_files_and_none_when_all_are_taken(book):
-    ids = [submit(book, name, late_days=0.5 * i).id for i, name in enumerate(("ann", "ben"))]
+    ids = [submit(book, name, admit=lambda session, now, i=i: 0.5 * i).id
+           for i, name in enumerate(("ann", "ben"))]
     first = claim(book, "w1", lease=LONG_LEASE)
     second = claim(book, "w2", lease=LONG_LEASE)
     assert [(c.job_id, c.attempt, c.worker) for c in (first, second)] == [

@@ -667,3 +667,11 @@ def test_feedback_says_which_maximum_its_percentage_uses(scores, checks, tmp_pat
     assert ("1 device checks (1 points) ran without a GPU and count in neither score nor "
             "maximum") in markdown
     assert "without a GPU" not in (tmp_path / "alice" / "softmax.md").read_text(encoding="utf-8")
+
+
+def test_html_report_of_a_class_that_passed_every_check(scores, checks):
+    """No failure anywhere: no shared cause to list, and the page is still written."""
+    passing = checks.assign(status="passed", points=checks["max_points"], message="", hint="")
+    page = html_report(scores, passing)
+    assert "One cause, several checks" not in page
+    assert all(html.escape(student) in page for student in scores["student"])

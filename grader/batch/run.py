@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from grader import options as defaults
 from grader.batch.executor import Executor, Finished, Job, LocalExecutor, Settings, utcnow
 from grader.batch.submissions import Submission, SubmissionsError, discover, readable
+from grader.courses.settings import days_late
 from grader.gradebook import Gradebook, NewRun
 from grader.outcomes import (
     NEEDS_REGRADE,
@@ -95,6 +97,10 @@ class Options:
     data_root: str | Path | None = None
     seed: int = defaults.SEED
     isolation: str = defaults.ISOLATION
+    # Late days from each submission's newest file time, against course.toml's deadline. Off
+    # by default: a time the student's clock set (a zip's are local times, read as UTC) or a
+    # copy reset to the moment of copying says nothing reliable about when it was handed in.
+    late_from_mtime: bool = False
 
 
 def run_batch(
@@ -131,8 +137,9 @@ def run_batch(
 
             assignment = load(options.assignment, course=settings.course,
                               data_root=options.data_root)
+            course = open_course(settings.course)
             summary = BatchSummary(assignment.name, assignment.version, assignment.course,
-                                   open_course(settings.course).version, found=len(found))
+                                   course.version, found=len(found))
             if roster is not None and matching is not None:
                 summary.roster, summary.unmatched = roster.source, matching.unmatched
                 summary.missing = tuple(f"{s.name} ({s.id})" for s in matching.missing)
@@ -142,7 +149,10 @@ def run_batch(
                        if (s.student, s.content_hash) not in done]
             summary.skipped = len(found) - len(pending)
             on_plan(len(pending), summary.skipped)
-            store = _Store(gradebook, assignment, settings, summary, on_graded, options.regrade)
+            deadline = (course.settings.of(assignment.name).deadline
+                        if options.late_from_mtime else None)
+            store = _Store(gradebook, assignment, settings, summary, on_graded, options.regrade,
+                           deadline)
             for submission in (s for s in pending if s.problem):
                 store.error(submission)
             jobs = [Job(i, s.student, str(s.folder)) for i, s in enumerate(pending)
@@ -237,9 +247,11 @@ def _settings(options: Options, isolation: str, gradebook: Gradebook, root: Path
 class _Store:
     """Turns each outcome into a run in the gradebook, then tells the caller."""
 
-    def __init__(self, gradebook, assignment, settings, summary, on_graded, regrade) -> None:
+    def __init__(self, gradebook, assignment, settings, summary, on_graded, regrade,
+                 deadline: datetime | None = None) -> None:
         self.gradebook, self.assignment, self.settings = gradebook, assignment, settings
         self.summary, self.on_graded, self.regrade = summary, on_graded, regrade
+        self.deadline = deadline  # None: every run on time (Options.late_from_mtime says why)
         self._environment: dict | None = None  # for runs no slot saw: computed once
 
     def error(self, submission: Submission) -> None:
@@ -268,7 +280,8 @@ class _Store:
             assignment=self.assignment.name, version=self.summary.version,
             title=self.assignment.title, course_version=self.summary.course_version,
             content_hash=submission.content_hash, path=readable(str(submission.source)),
-            submitted_at=submission.submitted_at, status=status, started_at=started,
+            submitted_at=submission.submitted_at, late_days=self._late_days(submission),
+            status=status, started_at=started,
             finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,
             isolation=self.settings.isolation,
             fingerprint=fingerprint or self._here(),
@@ -282,6 +295,11 @@ class _Store:
         else:
             self.summary.outcomes.append(graded)
         self.on_graded(graded)
+
+    def _late_days(self, submission: Submission) -> float:
+        if submission.submitted_at is None:  # nothing could be read of it
+            return 0.0
+        return days_late(self.deadline, submission.submitted_at)
 
     def _here(self) -> dict:
         """This machine's fingerprint, for error runs (the assignment's version hashes sources

@@ -12,7 +12,7 @@ upload_quota_mb = 100                    # one student's stored uploads in the c
 title = "Huber loss"
 deadline = 2026-10-01T23:59:00+02:00     # ISO 8601 with a time zone
 late_until = 2026-10-04T23:59:00+02:00
-late_penalty = 0.1                       # a fraction of the score per day late
+late_penalty = 0.1                       # of the score per day begun late, at most all
 points_scale = 0.5                       # every check's points times this
 hidden_checks = ["huber_matches"]        # hidden from students this term
 time_budget = 60                         # seconds one submission may take in all
@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from grader import options
@@ -63,6 +63,25 @@ class AssignmentSettings:
     reference: Path | None = None
     template: tuple[Path, ...] | None = None
     table: dict = field(default_factory=dict)  # as written: part of the assignment's version
+
+    def penalty(self, late_days: float) -> float:
+        """The fraction of the score a submission ``late_days`` late loses: ``late_penalty``
+        for every day begun after the deadline (0.01 days late is one day), at most all of it.
+        """
+        return min(1.0, round(days_begun(late_days) * self.late_penalty, 9))
+
+
+def days_late(deadline: datetime | None, moment: datetime) -> float:
+    """How many days after ``deadline`` ``moment`` is, fractional; 0 on time or without a
+    deadline. The one measure of lateness: the service's uploads and a batch's submissions."""
+    if deadline is None or moment <= deadline:
+        return 0.0
+    return (moment - deadline) / timedelta(days=1)
+
+
+def days_begun(late_days: float) -> int:
+    """The days of lateness the penalty counts: every one begun (0.01 days late is 1)."""
+    return max(0, math.ceil(late_days))
 
 
 @dataclass(frozen=True)

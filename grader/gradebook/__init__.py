@@ -16,6 +16,7 @@ from grader.gradebook.queue import (
     enqueue,
     fail,
     finish,
+    history,
     queue_overview,
     renew,
     status,
@@ -25,5 +26,5 @@ from grader.gradebook.store import Gradebook, GradebookError, NewRun, Recorded, 
 __all__ = [
     "Claim", "Enqueued", "Gradebook", "GradebookError", "JobState", "JobStatus", "NewRun",
     "QueueOverview", "Recorded", "RunningJob", "claim", "database_url", "enqueue", "fail",
-    "finish", "queue_overview", "renew", "status",
+    "finish", "history", "queue_overview", "renew", "status",
 ]

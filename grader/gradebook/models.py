@@ -150,6 +150,10 @@ class RunRow(Base):
     grader_version: Mapped[str] = mapped_column(String(32))
     # a hash of the whole course (course.toml and every assignment) when this run was graded
     course_version: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # days after the deadline it was handed in, fractional (0 on time): reports take the
+    # course's late_penalty from the score for them; a gradebook from before the column gets it
+    # when opened, its runs on time
+    late_days: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     fingerprint: Mapped[dict] = mapped_column(Fingerprint)  # Python, torch, CUDA, GPUs, platform
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -96,25 +96,38 @@ class QueueOverview:
     running: tuple[RunningJob, ...]  # oldest first
 
 
+# Decides, inside enqueue's transaction, whether the upload is taken: given the session and the
+# database's time, it returns the late days to queue it with, or raises to refuse it.
+Admission = Callable[[Session, datetime], float]
+
+
 def enqueue(gradebook: Gradebook, *, course: str, assignment: str, student_id: str,
             files: bytes, idempotency_key: str | None = None,
-            late_days: float = 0.0) -> Enqueued:
+            admit: Admission | None = None) -> Enqueued:
     """Queue one upload (one INSERT), or find the job this idempotency key already made.
+
+    ``admit`` runs in the same transaction, after the key is looked up and before the INSERT,
+    with the student's earlier jobs locked against a twin request: a rate limit or a quota
+    it checks holds however many uploads of one student arrive at once. A retried upload
+    (a key already used) is answered with its first job, never refused.
 
     Returns:
         The job's id (the submission's id), its place in the queue, and whether it is new.
     """
     def transaction() -> Enqueued:
         with gradebook.session(write=True) as session:
+            _lock_student(session, course, student_id)
             if idempotency_key is not None:
                 first = session.scalar(select(JobRow).where(
                     JobRow.course == course, JobRow.student_id == student_id,
                     JobRow.idempotency_key == idempotency_key))
                 if first is not None:
                     return Enqueued(first.id, _position(session, first), created=False)
+            now = _now(session)
+            late_days = admit(session, now) if admit is not None else 0.0
             job = JobRow(course=course, assignment=assignment, student_id=student_id,
                          files=files, size=len(files), idempotency_key=idempotency_key,
-                         late_days=late_days, created_at=_now(session))
+                         late_days=late_days, created_at=now)
             session.add(job)
             session.flush()  # PostgreSQL: an IntegrityError if a twin request came first
             return Enqueued(job.id, _position(session, job), created=True)
@@ -204,9 +217,23 @@ def status(gradebook: Gradebook, job_id: int) -> JobStatus | None:
         job = session.get(JobRow, job_id)
         if job is None:
             return None
-        return JobStatus(job.id, job.course, job.assignment, job.student_id, job.status,
-                         _position(session, job), job.attempts, job.run_id, job.error,
-                         job.size, job.late_days, job.created_at, job.finished_at)
+        return _status(job, _position(session, job))
+
+
+def history(gradebook: Gradebook, course: str, *, student_id: str | None = None,
+            assignment: str | None = None) -> list[JobStatus]:
+    """The course's jobs, newest first: one student's (``student_id``), of one assignment, or
+    all of them."""
+    with gradebook.session() as session:
+        query = select(JobRow).where(JobRow.course == course).order_by(JobRow.id.desc())
+        if student_id is not None:
+            query = query.where(JobRow.student_id == student_id)
+        if assignment is not None:
+            query = query.where(JobRow.assignment == assignment)
+        jobs = session.scalars(query).all()
+        queued = [job.id for job in jobs if job.status is JobState.QUEUED]
+        ahead = _positions(session, queued)
+        return [_status(job, ahead.get(job.id)) for job in jobs]
 
 
 def queue_overview(gradebook: Gradebook, course: str) -> QueueOverview:
@@ -258,6 +285,31 @@ def _end(job: JobRow, state: JobState, now: datetime, error: str) -> None:
     job.status, job.lease_until, job.finished_at, job.error = state, None, now, error
 
 
+def _status(job: JobRow, position: int | None) -> JobStatus:
+    return JobStatus(job.id, job.course, job.assignment, job.student_id, job.status, position,
+                     job.attempts, job.run_id, job.error, job.size, job.late_days,
+                     job.created_at, job.finished_at)
+
+
+def _positions(session: Session, ids: list[int]) -> dict[int, int]:
+    """Each queued job's place in the queue, in one query: the queued ids below it."""
+    if not ids:
+        return {}
+    queued = session.scalars(select(JobRow.id).where(
+        JobRow.status == JobState.QUEUED, JobRow.id <= max(ids)).order_by(JobRow.id)).all()
+    place = {job_id: n for n, job_id in enumerate(queued)}
+    return {job_id: place[job_id] for job_id in ids if job_id in place}
+
+
+def _lock_student(session: Session, course: str, student_id: str) -> None:
+    """Hold one student's uploads to this course until the transaction ends: PostgreSQL takes
+    a transaction-level advisory lock on their name; SQLite's write lock, taken when a writing
+    transaction first uses its connection, already lets one writer in at a time."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended(f"grader upload\n{course}\n{student_id}", 0))))
+
+
 def _position(session: Session, job: JobRow) -> int | None:
     if job.status is not JobState.QUEUED:
         return None
@@ -269,6 +321,9 @@ def _now(session: Session) -> datetime:
     """The database's clock (see the module's docstring), timezone-aware UTC."""
     if session.get_bind().dialect.name == "postgresql":
         return session.scalar(select(func.clock_timestamp())).astimezone(timezone.utc)
+    # The transaction's connection first: a writing one begins by taking SQLite's write lock,
+    # so no writer commits a later time after this one is read.
+    session.connection()
     return datetime.now(timezone.utc)
 
 

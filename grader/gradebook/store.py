@@ -104,6 +104,7 @@ class NewRun:
     regrade: bool = False  # store it even if this version already has a finished run of it
     course: str = options.BUILTIN_COURSE  # the name of the assignment's course
     course_version: str = ""  # the whole course's version, as the run saw it
+    late_days: float = 0.0  # days after the deadline it was handed in, fractional; 0 on time
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,8 @@ class Gradebook:
             defaults={"path": new.path, "submitted_at": new.submitted_at},
         )
         if new.status is not NEEDS_REGRADE and not new.regrade:
+            # The same files graded before stand, late_days and all: handing in again after
+            # the deadline what was handed in on time is not late.
             done = _finished_run(session, submission, version)
             if done is not None:
                 return Recorded(done, stored=False)
@@ -260,7 +263,7 @@ class Gradebook:
             score=score, max_score=max_score,
             seed=new.seed, device=new.device, isolation=new.isolation,
             grader_version=new.fingerprint.get("grader", "unknown"),
-            course_version=new.course_version,
+            course_version=new.course_version, late_days=new.late_days,
             fingerprint=new.fingerprint, started_at=new.started_at, finished_at=new.finished_at,
             results=[_row(c) for c in new.checks],
         )

@@ -86,6 +86,18 @@ class CheckResult:
         """The JSON form: every field of CHECK_FIELDS, enums as their values."""
         return {name: _plain(name, getattr(self, name)) for name in CHECK_FIELDS}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """The check ``to_dict`` made, read back (a service's answer): unknown keys ignored,
+        the enums and numbers checked. Raises ValueError, KeyError or TypeError on others."""
+        fields = {name: data[name] for name in CHECK_FIELDS if name in data}
+        fields["category"] = Category(fields["category"])
+        fields["status"] = Outcome(fields["status"])
+        for name in ("points", "max_points", "duration"):
+            if name in fields:
+                fields[name] = float(fields[name])
+        return cls(**fields)
+
 
 # The fields of a check's result, in order: the JSON's keys, the gradebook's columns and the
 # reports' check table all derive from this tuple.
@@ -160,3 +172,13 @@ class SubmissionResult:
             "reason": self.reason,
             "checks": [c.to_dict() for c in self.checks],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
+        """The result ``to_dict`` made (``grader check --json``, a service's answer), read
+        back; score and max_score are recomputed from the checks. Raises ValueError, KeyError
+        or TypeError on anything else."""
+        return cls(str(data["assignment"]), str(data["student"]),
+                   tuple(CheckResult.from_dict(c) for c in data["checks"]),
+                   RunStatus(data.get("status", RunStatus.GRADED.value)),
+                   str(data.get("reason", "")))

@@ -60,6 +60,7 @@ def _missing_row(student: Student, assignment: str, maximum: float) -> dict[str,
         "student": student.id, "roster_id": student.id, "name": student.name,
         "assignment": assignment, "score": 0.0, "max_score": maximum,
         "percent": 0.0 if maximum and maximum > 0 else float("nan"),
+        "raw_score": 0.0, "late_days": 0.0, "late_penalty": 0.0,
         "status": NO_SUBMISSION, "graded_at": pd.NaT, "version": "", "run_id": pd.NA,
         "content_hash": "", "reason": NO_SUBMISSION_REASON, "overridden": False,
     }

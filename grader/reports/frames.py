@@ -2,8 +2,9 @@
 
 The current run is the newest one, except that a run needing a regrade (the grader failed on
 it) gives way to any run that graded the same submission; a current run needing a regrade has
-no score, and says why. Every report and export starts from these two tables, so they all
-agree.
+no score, and says why. A late run's score is after the course's late penalty
+(``AssignmentSettings.penalty``), its ``raw_score`` before. Every report and export starts from
+these two tables, so they all agree.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import select
 
+from grader.courses.settings import CourseSettings
 from grader.gradebook.models import (
     AssignmentRow,
     CheckResultRow,
@@ -25,29 +27,54 @@ from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS, counted_rows
 
 
 def tables(
-    gradebook: Gradebook, assignment: str | None = None, *, course: str | None = None
+    gradebook: Gradebook, assignment: str | None = None, *, course: str | None = None,
+    settings: CourseSettings | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, checks): one row per (student, assignment), and one per check of those runs,
-    of ``course`` (a course's name; None: every run, for a gradebook of one course)."""
+    of ``course`` (a course's name; None: every run, for a gradebook of one course).
+
+    ``settings`` is that course's course.toml, whose ``late_penalty`` per assignment is taken
+    from late runs' scores; None takes none (``late_days`` is still there to see).
+    """
     runs = _current_runs(gradebook, course, assignment)
     checks = _checks(gradebook, runs)
     overrides = _overrides(gradebook, course, assignment)
     checks = _override_checks(checks, overrides)
-    scores = _scores(runs, checks, overrides)
+    scores = _scores(runs, checks, overrides, settings)
     return scores, checks
 
 
-def _current_runs(gradebook: Gradebook, course: str | None,
-                  assignment: str | None) -> pd.DataFrame:
-    query = (
+def run_tables(gradebook: Gradebook, run_id: int, *,
+               settings: CourseSettings | None = None) -> tuple[pd.Series, pd.DataFrame] | None:
+    """One run as (its scores row, its checks), as ``tables`` makes them, whether or not it is
+    the current run: the grading of one upload, as the service's result page shows it. Its late
+    penalty is taken (``settings``); overrides, which are about the student's current score,
+    are not. None when there is no such run."""
+    runs = _frame(gradebook, _runs_query().where(RunRow.id == run_id))
+    if runs.empty:
+        return None
+    runs["status"] = runs["status"].map(str)
+    checks = _checks(gradebook, runs)
+    none = pd.DataFrame(columns=["student", "assignment", "check_id", "points", "id"])
+    scores = _scores(runs, checks, none, settings)
+    return scores.iloc[0], checks
+
+
+def _runs_query():
+    return (
         select(
             StudentRow.name.label("student"), SubmissionRow.assignment, RunRow.score,
             RunRow.max_score, RunRow.status, RunRow.finished_at.label("graded_at"),
             AssignmentRow.version, RunRow.id.label("run_id"), SubmissionRow.content_hash,
-            RunRow.error.label("reason"),
+            RunRow.error.label("reason"), RunRow.late_days,
         )
         .join(RunRow.submission).join(SubmissionRow.student).join(RunRow.assignment)
     )
+
+
+def _current_runs(gradebook: Gradebook, course: str | None,
+                  assignment: str | None) -> pd.DataFrame:
+    query = _runs_query()
     if course is not None:
         query = query.where(SubmissionRow.course == course)
     if assignment is not None:
@@ -107,7 +134,8 @@ def _override_checks(checks: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFr
     return merged[list(CHECK_COLUMNS)]
 
 
-def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
+def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame,
+            settings: CourseSettings | None) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame(columns=list(SCORE_COLUMNS))
     scores = runs.copy()
@@ -124,11 +152,26 @@ def _scores(runs: pd.DataFrame, checks: pd.DataFrame, overrides: pd.DataFrame) -
     scores.loc[unscored, ["score", "max_score"]] = float("nan")  # no score from a broken grader
     scores.loc[manual.notna(), "score"] = manual[manual.notna()]
     scores.loc[manual.notna(), "overridden"] = True
+    _penalise(scores, settings, whole_override=manual.notna())
     scores["percent"] = (100 * scores["score"] / scores["max_score"].where(
         scores["max_score"] > 0)).round(2)
     scores["graded_at"] = pd.to_datetime(scores["graded_at"], utc=True)
     scores["roster_id"] = scores["name"] = ""  # who they are: grader.reports.classlist
     return scores[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+def _penalise(scores: pd.DataFrame, settings: CourseSettings | None,
+              whole_override: pd.Series) -> None:
+    """Keep the score as raw_score and take each run's late penalty from it."""
+    scores["late_days"] = scores["late_days"].astype(float).fillna(0.0)
+    scores["late_penalty"] = [
+        0.0 if settings is None else settings.of(str(assignment)).penalty(late)
+        for assignment, late in zip(scores["assignment"], scores["late_days"], strict=True)
+    ]
+    # A whole-score override is course staff's final word, lateness weighed: nothing on top.
+    scores.loc[whole_override, "late_penalty"] = 0.0
+    scores["raw_score"] = scores["score"]
+    scores["score"] = (scores["raw_score"] * (1 - scores["late_penalty"])).round(6)
 
 
 def _frame(gradebook: Gradebook, query) -> pd.DataFrame:

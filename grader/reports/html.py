@@ -3,6 +3,7 @@
 A row per grading (score, maximum, percentage, status, a flag where it needs a look, a link to the
 student's feedback), charts, an item analysis, then a section per grading with every check's
 outcome, which its row links to. No scripts: the page is opened from disk and may be mailed.
+Python prepares the page's data here; ``templates/report.html`` writes it.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from html import escape
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 import pandas as pd
 
-from grader.reports.charts import pass_rate_bars, score_histogram
-from grader.reports.markup import image, page, table
 from grader.outcomes import RunStatus
+from grader.reports import templates
+from grader.reports.charts import pass_rate_bars, score_histogram
 from grader.reports.schema import NO_SUBMISSION, checks_table, number, text
 from grader.reports.slugs import slug
 from grader.reports.summary import ran
@@ -38,6 +39,45 @@ _STATUS_CLASS = {"passed": "passed", "skipped": "muted"}  # a check's; any other
 _SHOWN = 300  # characters of a message in the item table; its grading's section has it whole
 
 
+class Table(NamedTuple):
+    """Rows for the template's ``table`` macro: plain values keyed by ``columns``."""
+
+    columns: list[str]
+    rows: list[dict[str, object]]
+    classes: list[str] | None = None  # a class per row, "" for none
+
+
+class Message(NamedTuple):
+    """A message as shown: its text, and how many characters were cut off its end."""
+
+    text: str
+    more: int = 0
+
+
+class CheckName(NamedTuple):
+    id: str
+    title: str
+    hidden: bool  # students see its title, status and points only
+
+
+class Figure(NamedTuple):
+    src: str  # a PNG data URI
+    alt: str
+
+
+class Section(NamedTuple):
+    """One grading's closed <details>, holding the id its scores row links to."""
+
+    anchor: str
+    who: str
+    assignment: str
+    points: str  # "2.5 / 6 (41.7%)"
+    flags: list[str]
+    status: str
+    reason: Message | None  # why it did not simply run; None when it did
+    checks: Table | None  # None when no check ran
+
+
 def html_report(
     scores: pd.DataFrame, checks: pd.DataFrame, *, title: str = "Gradebook",
     feedback: Mapping[tuple[str, str], str] | None = None,
@@ -54,27 +94,23 @@ def html_report(
     Returns:
         the page as a string; with no scores, a page saying nothing has been graded yet.
     """
-    heading = f"<h1>{escape(title)}</h1>"
     if scores.empty:
-        return page(title, f"{heading}\n<p>Nothing graded yet: there are no scores to report.</p>")
+        return templates.render("report.html", title=title, graded=False)
     checks = checks_table(checks)
     rows = scores.sort_values(["student", "assignment"]).reset_index(drop=True)
     anchors = _anchors(rows)
     graded, left_out = graded_checks(checks, scores)
     items = item_analysis(graded) if not graded.empty else None
     causes = shared_causes(checks)
-    parts = [heading, _summary(rows), "<h2>Scores by student</h2>",
-             _scores(rows, anchors, feedback or {}), _not_graded(scores)]
-    for assignment, mine in scores.groupby("assignment", sort=True):
-        parts.append(_charts(str(assignment), mine, items))
-    parts.append("<h2>Item analysis</h2>")
-    if left_out:
-        parts.append(f'<p class="muted">Graded submissions only; {escape(left_out)}.</p>')
-    parts += [_item_table(items), "<h2>Checks by submission</h2>",
-              _sections(rows, anchors, checks, causes)]
-    if not causes.empty:
-        parts += ['<h2 id="causes">One cause, several checks</h2>', table(causes)]
-    return page(title, "\n".join(part for part in parts if part))
+    return templates.render(
+        "report.html", title=title, graded=True, **_summary(rows),
+        scores=_scores(rows, anchors, feedback or {}), not_graded=_not_graded(scores),
+        charts={str(assignment): _charts(str(assignment), mine, items)
+                for assignment, mine in scores.groupby("assignment", sort=True)},
+        left_out=left_out, items=_item_table(items),
+        sections=_sections(rows, anchors, checks, causes),
+        causes=_table(causes) if not causes.empty else None,
+    )
 
 
 def feedback_links(scores: pd.DataFrame, folder: Path) -> dict[tuple[str, str], str]:
@@ -119,6 +155,11 @@ def _anchors(rows: pd.DataFrame) -> list[str]:
     return anchors
 
 
+def _table(frame: pd.DataFrame) -> Table:
+    """A frame's cells as plain Python values (numpy's numbers and booleans become Python's)."""
+    return Table([str(column) for column in frame.columns], frame.to_dict("records"))
+
+
 def _who(row: pd.Series) -> str:
     """The submission's name, with the class list's name for its student when there is one."""
     name = text(row.get("name"))
@@ -134,80 +175,58 @@ def _flags(row: pd.Series) -> list[str]:
     return [ZERO] if not pd.isna(row["score"]) and float(row["score"]) == 0 else []
 
 
-def _flag_marks(flags: list[str]) -> str:
-    return " ".join(f'<span class="flag">{escape(flag)}</span>' for flag in flags)
-
-
 def _percent(value: object) -> str:
     return "" if pd.isna(value) else f"{float(value):.1f}%"
 
 
-def _summary(rows: pd.DataFrame) -> str:
+def _summary(rows: pd.DataFrame) -> dict[str, object]:
+    """students, assignments, mean (a percentage or "n/a") and flagged: (flag, count) pairs,
+    the known flags first."""
     mean = rows["percent"].astype(float).mean()
-    mean_text = "n/a" if math.isnan(mean) else f"{mean:.1f}%"
     flagged = Counter(flag for _, row in rows.iterrows() for flag in _flags(row))
-    parts = [
-        f'<p class="summary">{rows["student"].nunique()} students · '
-        f"{rows['assignment'].nunique()} assignments · mean percent {mean_text}</p>"
-    ]
-    if flagged:
-        order = [*FLAGS.values(), ZERO]  # the known flags in this order, then any other
-        ranked = sorted(flagged.items(), key=lambda item: (
-            order.index(item[0]) if item[0] in order else len(order), item[0]))
-        counts = ", ".join(f"{count} {_flag_marks([flag])}" for flag, count in ranked)
-        parts.append(f"<p>Flagged for a look: {counts}.</p>")
-    parts.append(
-        '<p class="muted">Percentages are of each grading\'s own maximum, its max: device '
-        "checks graded without a GPU count in neither the score nor the maximum, so a correct "
-        "submission is 100% on any machine. A submission that needs regrade has no score yet "
-        "and counts in no mean. A student's name opens the outcome of each of their checks.</p>"
-    )
-    return "\n".join(parts)
+    order = [*FLAGS.values(), ZERO]  # the known flags in this order, then any other
+    ranked = sorted(flagged.items(), key=lambda item: (
+        order.index(item[0]) if item[0] in order else len(order), item[0]))
+    return {"students": rows["student"].nunique(), "assignments": rows["assignment"].nunique(),
+            "mean": "n/a" if math.isnan(mean) else f"{mean:.1f}%", "flagged": ranked}
 
 
 def _scores(rows: pd.DataFrame, anchors: list[str], feedback: Mapping[tuple[str, str], str],
-            ) -> str:
-    flags = [_flags(row) for _, row in rows.iterrows()]
-    frame = pd.DataFrame({
-        "student": [f'<a href="#{anchor}">{escape(_who(row))}</a>'
-                    for anchor, (_, row) in zip(anchors, rows.iterrows(), strict=True)],
-        "assignment": rows["assignment"].map(text),
-        "score": rows["score"].astype(float),
-        "max": rows["max_score"].astype(float),
-        "percent": rows["percent"].astype(float),
-        "flag": [_flag_marks(marks) for marks in flags],
-        "status": rows["status"].map(text),
-        "reason": rows["reason"].map(text),
-    })
-    markup = ["student", "flag"]
-    if feedback:
-        keys = zip(rows["student"].map(text), rows["assignment"].map(text), strict=True)
-        frame["feedback"] = [
-            f'<a href="{escape(feedback[key])}">feedback</a>' if key in feedback else ""
-            for key in keys
-        ]
-        markup.append("feedback")
-    return table(frame, formats={"percent": _percent}, markup=markup,
-                 row_classes=["flagged" if marks else "" for marks in flags])
+            ) -> Table:
+    """The scores table; its student cell is {"who", "anchor"}, its flag cell a list of words,
+    its feedback cell an href or "" (a column only when there is feedback to link to)."""
+    columns = ["student", "assignment", "score", "max", "percent", "flag", "status", "reason"]
+    table = []
+    points = zip(rows["score"].astype(float), rows["max_score"].astype(float), strict=True)
+    for anchor, (_, row), (score, top) in zip(anchors, rows.iterrows(), points, strict=True):
+        key = (text(row["student"]), text(row["assignment"]))
+        table.append({
+            "student": {"who": _who(row), "anchor": anchor}, "assignment": key[1],
+            "score": score, "max": top,
+            "percent": _percent(row["percent"]), "flag": _flags(row),
+            "status": text(row["status"]), "reason": text(row["reason"]),
+            "feedback": feedback.get(key, ""),
+        })
+    classes = ["flagged" if row["flag"] else "" for row in table]
+    return Table(columns + ["feedback"] if feedback else columns, table, classes)
 
 
-def _not_graded(scores: pd.DataFrame) -> str:
+def _not_graded(scores: pd.DataFrame) -> Table | None:
     """The submissions that did not simply run: not run, timed out, crashed, and why."""
     others = scores[scores["status"] != RunStatus.GRADED]
     if others.empty:
-        return ""
-    rows = others[["student", "assignment", "status", "reason"]].sort_values(
-        ["student", "assignment"])
-    return "<h3>Not graded as handed in</h3>\n" + table(rows)
+        return None
+    return _table(others[["student", "assignment", "status", "reason"]].sort_values(
+        ["student", "assignment"]))
 
 
-def _charts(assignment: str, scores: pd.DataFrame, items: pd.DataFrame | None) -> str:
+def _charts(assignment: str, scores: pd.DataFrame, items: pd.DataFrame | None) -> list[Figure]:
     values = scores["score"].astype(float)
     alt = (
         f"Histogram of {assignment} scores: {values.notna().sum()} students, "
         f"mean {values.mean():.1f} of {number(scores['max_score'].max())}"
     )
-    figures = [image(score_histogram(scores, assignment), alt)]
+    figures = [Figure(score_histogram(scores, assignment), alt)]
     mine = items[items["assignment"] == assignment] if items is not None else None
     if mine is not None and not mine.empty:
         hardest = mine.iloc[0]
@@ -216,61 +235,45 @@ def _charts(assignment: str, scores: pd.DataFrame, items: pd.DataFrame | None) -
             f"Pass rate of each of the {len(mine)} checks of {assignment}; "
             f"lowest: {hardest['check_id']} at {rate}"
         )
-        figures.append(image(pass_rate_bars(mine, assignment), alt))
-    return f"<h2>{escape(assignment)}</h2>\n" + "\n".join(figures)
+        figures.append(Figure(pass_rate_bars(mine, assignment), alt))
+    return figures
 
 
-def _item_table(items: pd.DataFrame | None) -> str:
+def _item_table(items: pd.DataFrame | None) -> Table | None:
+    """The item analysis; its "most common failure message" cell is {"message", "count"}."""
     if items is None or items.empty:
-        return "<p>No checks recorded.</p>"
-    frame = pd.DataFrame({
-        "assignment": items["assignment"].map(text),
-        "check": [_check_name(row) for _, row in items.iterrows()],
-        "function": items["function"].map(_word),
-        "attempts": items["attempts"],
-        "pass rate": items["pass_rate"],
-        "mean points": [f"{mean:.2f} of {number(top)}" if not pd.isna(mean) else ""
-                        for mean, top in zip(items["mean_points"], items["max_points"],
-                                             strict=True)],
-        "most common failure message": [
-            _message(message, limit=_SHOWN) + (f' <span class="muted">(×{count})</span>'
-                                               if count else "")
-            for message, count in zip(items["common_message"], items["common_message_count"],
-                                      strict=True)
-        ],
-        "common hints": items["common_hints"].map(text),
-    })
-    rate = {"pass rate": lambda rate: "" if pd.isna(rate) else f"{float(rate):.0%}"}
-    return table(frame, formats=rate, markup=["check", "function", "most common failure message"])
+        return None
+    rows = [{
+        "assignment": text(item["assignment"]),
+        "check": _check_name(item),
+        "function": text(item["function"]),
+        "attempts": item["attempts"],
+        "pass rate": "" if pd.isna(item["pass_rate"]) else f"{float(item['pass_rate']):.0%}",
+        "mean points": ("" if pd.isna(item["mean_points"])
+                        else f"{item['mean_points']:.2f} of {number(item['max_points'])}"),
+        "most common failure message": {"message": _message(item["common_message"],
+                                                            limit=_SHOWN),
+                                        "count": item["common_message_count"]},
+        "common hints": text(item["common_hints"]),
+    } for _, item in items.iterrows()]
+    return Table(list(rows[0]), rows)
 
 
-def _check_name(check: pd.Series) -> str:
-    """The check's id over its title, and whether students see its message."""
+def _check_name(check: pd.Series) -> CheckName:
     hidden = pd.notna(check.get("hidden")) and bool(check.get("hidden"))
-    note = ' <span class="muted">(hidden)</span>' if hidden else ""
-    return f"{_word(check['check_id'])}{note}<br>{escape(text(check['title']))}"
+    return CheckName(text(check["check_id"]), text(check["title"]), hidden)
 
 
-def _word(name: object) -> str:
-    """An identifier as code that wraps only where it must: a column no narrower than it."""
-    return f'<code class="word">{escape(text(name))}</code>'
-
-
-def _message(message: object, *, limit: int | None = None) -> str:
-    """A message as html that wraps, cut after ``limit`` characters with a note saying so."""
+def _message(message: object, *, limit: int | None = None) -> Message:
+    """A message without its outer blank lines, cut after ``limit`` characters."""
     message = text(message).strip("\n")
-    if not message:
-        return ""
-    cut = ""
     if limit is not None and len(message) > limit:
-        rest = len(message) - limit
-        message, cut = message[:limit], f' <span class="muted">… {rest} more characters</span>'
-    return f'<div class="message">{escape(message)}{cut}</div>'
+        return Message(message[:limit], len(message) - limit)
+    return Message(message)
 
 
 def _sections(rows: pd.DataFrame, anchors: list[str], checks: pd.DataFrame,
-              causes: pd.DataFrame) -> str:
-    """A closed <details> per grading, holding the id its scores row links to."""
+              causes: pd.DataFrame) -> list[Section]:
     keys = ["student", "assignment", "run_id"]
     by_grading = {key: group for key, group in checks.groupby(keys, sort=False)}
     # the checks whose message the cause table says once, so that it is not said again here
@@ -282,46 +285,36 @@ def _sections(rows: pd.DataFrame, anchors: list[str], checks: pd.DataFrame,
     for (_, row), anchor in zip(rows.iterrows(), anchors, strict=True):
         mine = by_grading.get((row["student"], row["assignment"], row["run_id"]), checks.iloc[:0])
         sections.append(_section(row, anchor, mine, shared))
-    return "\n".join(sections)
+    return sections
 
 
-def _section(row: pd.Series, anchor: str, checks: pd.DataFrame, shared: set[tuple]) -> str:
+def _section(row: pd.Series, anchor: str, checks: pd.DataFrame, shared: set[tuple]) -> Section:
     share = "" if pd.isna(row["percent"]) else f" ({float(row['percent']):.1f}%)"
-    points = f"{number(row['score']) or 'no score'} / {number(row['max_score'])}{share}"
-    line = (f"<strong>{escape(_who(row))}</strong> · "
-            f"{escape(text(row['assignment']))}: {escape(points)} {_flag_marks(_flags(row))}")
-    body = []
-    if text(row["reason"]):
-        body.append(f"<p>{escape(text(row['status']))}:</p>{_message(row['reason'])}")
-    if checks.empty or not ran(row):  # a submission that never ran: its reason says all
-        body.append('<p class="muted">No check ran.</p>')
-    else:
-        body.append(_check_table(checks, shared))
-    # the id inside the closed <details>: following a link to it opens the section
-    return (f'<details><summary>{line}</summary>\n<div class="grading" id="{escape(anchor)}">'
-            + "\n".join(body) + "</div>\n</details>")
+    return Section(
+        anchor=anchor, who=_who(row), assignment=text(row["assignment"]),
+        points=f"{number(row['score']) or 'no score'} / {number(row['max_score'])}{share}",
+        flags=_flags(row), status=text(row["status"]),
+        reason=_message(row["reason"]) if text(row["reason"]) else None,
+        # a submission that never ran: its reason says all
+        checks=None if checks.empty or not ran(row) else _check_table(checks, shared),
+    )
 
 
-def _check_table(checks: pd.DataFrame, shared: set[tuple]) -> str:
-    outcome = []
+def _check_table(checks: pd.DataFrame, shared: set[tuple]) -> Table:
+    """A grading's checks; the status cell is {"text", "class"}, the outcome cell
+    {"shared": whether the cause table says its message, "message", "hint"}."""
+    rows = []
     for _, check in checks.iterrows():
-        key = (check["student"], check["assignment"], check["check_id"])
-        said = ('<div>one cause with other checks of this function: its message is in the '
-                '<a href="#causes">table of causes</a></div>') if key in shared else ""
-        hint = text(check["hint"]).strip()
-        outcome.append((said or _message(check["message"]))
-                       + (f'<div class="detail">Likely mistake: {escape(hint)}</div>'
-                          if hint else ""))
-    status = [f'<span class="word {_STATUS_CLASS.get(text(s), "failed")}">{escape(text(s))}'
-              "</span>" for s in checks["status"]]
-    by_hand = checks["overridden"].fillna(False).astype(bool)
-    frame = pd.DataFrame({
-        "function": checks["function"].map(_word).to_numpy(),
-        "check": [_check_name(check) for _, check in checks.iterrows()],
-        "status": status,
-        "points": [f"{number(p)}/{number(m)}" + (" (set by hand)" if hand else "")
-                   for p, m, hand in zip(checks["points"], checks["max_points"], by_hand,
-                                         strict=True)],
-        "outcome": outcome,
-    })
-    return table(frame, markup=["function", "check", "status", "outcome"])
+        status = text(check["status"])
+        hand = pd.notna(check["overridden"]) and bool(check["overridden"])
+        rows.append({
+            "function": text(check["function"]),
+            "check": _check_name(check),
+            "status": {"text": status, "class": _STATUS_CLASS.get(status, "failed")},
+            "points": f"{number(check['points'])}/{number(check['max_points'])}"
+                      + (" (set by hand)" if hand else ""),
+            "outcome": {
+                "shared": (check["student"], check["assignment"], check["check_id"]) in shared,
+                "message": _message(check["message"]), "hint": text(check["hint"]).strip()},
+        })
+    return Table(list(rows[0]), rows)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from grader import options, reports
+from grader.courses.settings import CourseError, CourseSettings
 from grader.gradebook import Gradebook
 from grader.outcomes import NEEDS_REGRADE, UsageError
 from grader.reports.classlist import on_roster
@@ -81,6 +82,13 @@ def report(
                          f"({', '.join(options.REPORT_FORMATS)})")
     graded = _tables(db, assignment, course, roster, required=False)
     return graded.written([reports.write_report(graded.scores, graded.checks, fmt, output)])
+
+
+def class_scores(db: str | None, course: str | None) -> pd.DataFrame:
+    """Each student's current score per assignment, as every report counts it: late penalties
+    taken, overrides applied, the imported class list's students with no submission
+    included (SCORE_COLUMNS)."""
+    return _tables(db, None, course, None, required=False).scores
 
 
 def _needing_regrade(scores: pd.DataFrame) -> tuple[Regrade, ...]:
@@ -173,6 +181,26 @@ def course_of(gradebook: Gradebook, where: str | None) -> str | None:
     return course_name(where)
 
 
+def _course_settings(where: str | None, name: str | None) -> CourseSettings | None:
+    """The course.toml of the course ``name`` whose runs are read (for its late penalties),
+    read without importing the course: the folder or installed course ``where`` (or
+    $GRADER_COURSE, or the built-in course) names, else an installed course called ``name``;
+    None where neither is that course."""
+    if name is None:
+        return None
+    from grader.courses.locate import course_folder
+    from grader.courses.settings import read
+
+    for candidate in (where, name):
+        try:
+            settings = read(course_folder(candidate))
+        except CourseError:
+            continue
+        if settings.name == name:
+            return settings
+    return None
+
+
 def _known(gradebook: Gradebook, course: str | None, assignment: str | None) -> None:
     """The one lookup of an assignment named on the command line: it must be in the gradebook,
     and a near miss is named ("linre": did you mean linreg?)."""
@@ -192,9 +220,14 @@ def _tables(db: str | None, assignment: str | None, course: str | None,
     with Gradebook(db, create=False) as gradebook:
         name = course_of(gradebook, course)
         _known(gradebook, name, assignment)
-        scores, checks = tables(gradebook, assignment, course=name)
+        settings = _course_settings(course, name)
+        scores, checks = tables(gradebook, assignment, course=name, settings=settings)
         chosen = read_roster(roster) if roster is not None else gradebook.roster(
             name or options.BUILTIN_COURSE)
+    if settings is None and bool((scores["late_days"] > 0).any()):
+        raise UsageError(f"the gradebook {gradebook.url} holds late submissions of course "
+                         f"{name}, whose course.toml (and late_penalty) cannot be found: pass "
+                         "its folder with --course")
     if required and scores.empty:
         where = f" for {assignment}" if assignment else ""
         raise UsageError(f"the gradebook {gradebook.url} holds no graded submissions{where}")

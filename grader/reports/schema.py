@@ -13,9 +13,12 @@ SCORE_COLUMNS = (
     "roster_id",  # the class list's id for it; "" without a roster, or when it matches no one
     "name",  # the class list's name for it, likewise
     "assignment",
-    "score",
+    "score",  # after the late penalty: what every report, feedback and export gives
     "max_score",
-    "percent",
+    "percent",  # of score
+    "raw_score",  # before the late penalty (a whole-score override: the override)
+    "late_days",  # days after the deadline it was handed in, fractional; 0 on time
+    "late_penalty",  # the fraction of raw_score taken for them, 0 to 1
     "status",
     "graded_at",
     "version",

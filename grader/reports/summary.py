@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from grader.courses.settings import days_begun
 from grader.outcomes import SCORED, STATUS_MEANINGS
 from grader.reports import causes
 from grader.reports.schema import counted_rows, number, text
@@ -25,10 +26,22 @@ def ran(row: pd.Series) -> bool:
 
 
 def score_line(row: pd.Series) -> str:
-    """ "Score: 2.5 / 6 (41.7%)" for a scores row."""
+    """ "Score: 2.5 / 6 (41.7%)" for a scores row; a late one's says what it cost:
+    "Score: 3.6 / 6 (60.0%), late by 2 days: −20% of 4.5"."""
     percent = row["percent"]
     share = "" if pd.isna(percent) else f" ({float(percent):.1f}%)"
-    return f"Score: {number(row['score'])} / {number(row['max_score'])}{share}"
+    return f"Score: {number(row['score'])} / {number(row['max_score'])}{share}{late_note(row)}"
+
+
+def late_note(row: pd.Series) -> str:
+    """", late by 2 days: −20% of 4.5" for a scores row that lost a late penalty, else ""."""
+    penalty = row.get("late_penalty")
+    if penalty is None or pd.isna(penalty) or float(penalty) <= 0:
+        return ""
+    days = days_begun(float(row["late_days"]))
+    raw = number(row.get("raw_score"))
+    of = f" of {raw}" if raw else ""
+    return f", late by {days} day{'s' if days != 1 else ''}: \u2212{float(penalty) * 100:g}%{of}"
 
 
 def maximum_note(checks: pd.DataFrame) -> str:

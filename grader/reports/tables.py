@@ -148,7 +148,9 @@ def shared_causes(checks: pd.DataFrame) -> pd.DataFrame:
     # what went wrong in code that ran: a missing file or function is no cause to list per check
     failed = checks[checks["status"].isin(["failed", "error", "timeout"]) & counted_rows(checks)
                     & ~checks["hidden"].fillna(False).astype(bool)]
-    failed = failed[failed["cause"].map(lambda cause: isinstance(cause, str) and cause != "")]
+    # a bool mask even when empty: an empty object Series would select columns, not rows
+    shared = failed["cause"].map(lambda cause: isinstance(cause, str) and cause != "")
+    failed = failed[shared.astype(bool)]
     keys = ["student", "assignment", "run_id", "function", "cause"]
     rows = [
         {"student": key[0], "assignment": key[1], "function": key[3],

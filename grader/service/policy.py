@@ -5,9 +5,10 @@ and the quota, checked in that order after the files (docs/service.md, "Requests
 settings, the student's earlier jobs and that time. The late penalty is not applied here:
 the job keeps its ``late_days`` and reports apply the course's ``late_penalty`` to them.
 
-The jobs are read in one transaction and the upload is queued in another, so uploads sent by
-one student at the same instant can each pass before any is stored; a limit that must hold
-exactly needs the check inside ``enqueue``'s transaction.
+``admission`` is the decision as ``enqueue`` takes it: made inside the transaction that stores
+the upload, with the student's uploads locked, so uploads sent by one student at the same
+instant are decided one after another, each seeing the ones before. ``admit`` decides on its
+own transaction, for a look ahead (a page that says when the next upload is possible).
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from grader.courses.settings import AssignmentSettings, CourseSettings, ServiceSettings
+from grader.courses.settings import (
+    AssignmentSettings,
+    CourseSettings,
+    ServiceSettings,
+    days_late,
+)
 from grader.gradebook import Gradebook
 from grader.gradebook.models import JobRow
+from grader.gradebook.queue import Admission
 from grader.service.uploads import UploadRefused, human_size
 
 DAY = timedelta(days=1)  # submits_per_day counts in any window this long
@@ -55,18 +63,35 @@ def admit(gradebook: Gradebook, course: CourseSettings, assignment: str, student
     return decide(assignment, course.of(assignment), course.service, earlier, size=size, now=now)
 
 
+def admission(course: CourseSettings, assignment: str, student_id: str, *,
+              size: int) -> Admission:
+    """``admit`` as ``enqueue`` runs it: in its transaction, at the database's time; the
+    late days it returns are the job's."""
+    def decided(session: Session, now: datetime) -> float:
+        earlier = _earlier(session, course.name, assignment, student_id, now)
+        return decide(assignment, course.of(assignment), course.service, earlier, size=size,
+                      now=now).late_days
+
+    return decided
+
+
 def earlier_jobs(gradebook: Gradebook, course: str, assignment: str, student_id: str,
                  now: datetime) -> Earlier:
     """What the jobs table holds of ``student_id``: when they queued ``assignment`` in the day
     before ``now``, and how many bytes of uploads they store in ``course``."""
+    with gradebook.session() as session:
+        return _earlier(session, course, assignment, student_id, now)
+
+
+def _earlier(session: Session, course: str, assignment: str, student_id: str,
+             now: datetime) -> Earlier:
     _aware(now)
     mine = (JobRow.course == course, JobRow.student_id == student_id)
-    with gradebook.session() as session:
-        times = session.scalars(
-            select(JobRow.created_at)
-            .where(*mine, JobRow.assignment == assignment, JobRow.created_at > now - DAY)
-            .order_by(JobRow.created_at)).all()
-        stored = session.scalar(select(func.coalesce(func.sum(JobRow.size), 0)).where(*mine))
+    times = session.scalars(
+        select(JobRow.created_at)
+        .where(*mine, JobRow.assignment == assignment, JobRow.created_at > now - DAY)
+        .order_by(JobRow.created_at)).all()
+    stored = session.scalar(select(func.coalesce(func.sum(JobRow.size), 0)).where(*mine))
     return Earlier(tuple(times), int(stored))
 
 
@@ -102,7 +127,7 @@ def _late_days(assignment: str, settings: AssignmentSettings, now: datetime) -> 
                             f"late submissions for {assignment} closed at "
                             f"{settings.late_until.isoformat()} (the deadline was "
                             f"{deadline.isoformat()})")
-    return (now - deadline) / DAY
+    return days_late(deadline, now)
 
 
 def _rate_limit(assignment: str, service: ServiceSettings, times: tuple[datetime, ...],
