@@ -194,16 +194,23 @@ def batch(root, assignment, jobs, db, students, regrade, device, data_root, seed
     sys.exit(ExitCode.FAILED if regrade else ExitCode.OK)
 
 
+LEASE = click.option(
+    "--lease", type=click.FloatRange(min=0, min_open=True), default=options.JOB_LEASE,
+    show_default=True, help="Seconds a claimed job is held, renewed every third of it while it "
+                            "is graded: a worker killed mid-job keeps it from the others this "
+                            "long at most.")
+
+
 @main.command()
 @DB
 @COURSE
 @DATA_ROOT
 @DEVICE
-@click.option("--lease", type=click.FloatRange(min=0, min_open=True), default=options.JOB_LEASE,
-              show_default=True,
-              help="Seconds a claimed job is held, renewed every third of it while it is graded: "
-                   "a worker killed mid-job keeps it from the others this long at most.")
-def worker(db, course, data_root, device, lease) -> None:
+@LEASE
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="torch's threads for grading [one per core; grader serve gives each of its "
+                   "workers its share of the cores].")
+def worker(db, course, data_root, device, lease, threads) -> None:
     """Grade the submissions `grader serve` queued, one at a time, until interrupted.
 
     Start as many as you like wherever the gradebook is reachable (PostgreSQL for other
@@ -213,6 +220,7 @@ def worker(db, course, data_root, device, lease) -> None:
     from grader import api
 
     summary = api.serve_jobs(db, course=course, data_root=data_root, device=device, lease=lease,
+                             threads=threads,
                              on_handled=lambda handled: click.echo(_job_line(handled)))
     click.echo(f"worker {printable(summary.worker)} stopped after {len(summary.handled)} jobs")
 
@@ -229,7 +237,8 @@ def worker(db, course, data_root, device, lease) -> None:
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Grading processes to start here [cores - 1, at least 1]; 0 for none "
                    "(workers run elsewhere with `grader worker`).")
-def serve(db, course, data_root, device, host, port, workers) -> None:
+@LEASE
+def serve(db, course, data_root, device, host, port, workers, lease) -> None:
     """Serve a course: students hand in work and read its feedback, staff watch the queue.
 
     The gradebook is also the queue: with PostgreSQL (--db postgresql://...) more workers can
@@ -243,7 +252,7 @@ def serve(db, course, data_root, device, host, port, workers) -> None:
                    "Ctrl-C to stop", err=True)
 
     api.serve(db, course, host=host, port=port, workers=workers, data_root=data_root,
-              device=device, on_listening=listening)
+              device=device, lease=lease, on_listening=listening)
 
 
 @main.command()

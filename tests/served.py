@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -100,20 +102,25 @@ class Served:
 
 
 def start_server(db: str, course: Path, log: Path, *, data_root: Path | None = None,
-                 workers: int = 1) -> Served:
+                 workers: int = 1, lease: float | None = None) -> Served:
     """``grader serve`` on 127.0.0.1 and a free port, returned once it listens."""
     command = [sys.executable, "-m", "grader", "serve", "--course", str(course),
                "--port", "0", "--workers", str(workers)]
+    if lease is not None:
+        command += ["--lease", str(lease)]
     if data_root is not None:
         command += ["--data-root", str(data_root)]
     environment = {**os.environ, options.DB_ENV: db}
     environment.pop(options.COURSE_ENV, None)
     with log.open("ab") as out:
+        start = out.tell()  # a server started before on this log said where it listened
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=environment)
     deadline = time.monotonic() + START_PATIENCE
     while time.monotonic() < deadline:
-        found = _LISTENING.search(log.read_text(errors="replace"))
+        with log.open("rb") as written:
+            written.seek(start)
+            found = _LISTENING.search(written.read().decode(errors="replace"))
         if found:
             return Served(found.group(1), db, course, process, log)
         if process.poll() is not None:
@@ -123,6 +130,19 @@ def start_server(db: str, course: Path, log: Path, *, data_root: Path | None = N
     process.kill()
     raise AssertionError(f"grader serve did not listen within {START_PATIENCE} s:\n"
                          f"{log.read_text(errors='replace')[-3000:]}")
+
+
+@contextmanager
+def serving(home: Path, toml: str, data_root: Path | None, **extra) -> Iterator[Served]:
+    """A server of ``make_course(home, toml)`` on a new SQLite gradebook in ``home``, stopped
+    at the end, where it must exit 0 (its workers stopped after their job)."""
+    course = make_course(home, toml)
+    server = start_server(f"sqlite:///{home / 'grades.db'}", course, home / "server.log",
+                          data_root=data_root, **extra)
+    try:
+        yield server
+    finally:
+        assert server.stop() == 0, server.log.read_text()[-3000:]
 
 
 def issue(db: str, **who) -> list[str]:

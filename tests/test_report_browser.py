@@ -13,15 +13,12 @@ import math
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import browser
 import pandas as pd
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from grader.reports import CHECK_COLUMNS, SCORE_COLUMNS, write_feedback, write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")  # Debian's chromium-driver (make browser)
 WIDTH, HEIGHT = 1366, 768
 
 LONG = "Wolfeschlegelsteinhausenbergerdorff" * 6  # 210 characters, no space to break at
@@ -88,19 +85,11 @@ def _class() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def driver():
-    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
-        pytest.skip(f"no {CHROMIUM} or {CHROMEDRIVER}: `make browser` installs Debian's "
-                    "chromium and chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     f"--window-size={WIDTH},{HEIGHT}"):
-        options.add_argument(argument)
-    # a driver given by path: selenium never looks for one on the network
-    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(30)
-    yield browser
-    browser.quit()
+    if browser.missing():
+        pytest.skip(browser.missing())
+    chromium = browser.chromium(WIDTH, HEIGHT)
+    yield chromium
+    chromium.quit()
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -17,9 +18,8 @@ from served import (
     STUDENT_FILE,
     buggy,
     issue,
-    make_course,
     reference,
-    start_server,
+    serving,
     wait_until_done,
 )
 from sqlalchemy import func, select
@@ -36,18 +36,12 @@ PER_DAY = 3  # the course's submits_per_day: the rate-limit test hands in one mo
 def served(tmp_path_factory, data_root):
     """One server for the module: its course lets a student hand in at once, PER_DAY times a
     day, at most 1 MiB an upload."""
-    home = tmp_path_factory.mktemp("served")
-    course = make_course(home, f"""
-        submit_interval = 0
-        submits_per_day = {PER_DAY}
-        upload_limit_mb = 1
-        """)
-    db = f"sqlite:///{home / 'grades.db'}"
-    server = start_server(db, course, home / "server.log", data_root=data_root)
-    try:
+    with serving(tmp_path_factory.mktemp("served"), f"""
+            submit_interval = 0
+            submits_per_day = {PER_DAY}
+            upload_limit_mb = 1
+            """, data_root) as server:
         yield server
-    finally:
-        assert server.stop() == 0, server.log.read_text()[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +249,52 @@ def test_unknown_assignment_404_and_a_body_that_is_not_multipart_422(served, tok
     assert as_json.status_code == 422
     assert "multipart/form-data" in as_json.json()["detail"]
     assert jobs(served) == before
+
+
+def test_the_api_is_described_on_a_page_that_loads_nothing_from_elsewhere(served):
+    with served.client() as client:
+        schema = client.get("/api/openapi.json").json()
+        page = client.get("/api")
+        swagger = client.get("/docs")
+    assert {"/api/submissions", "/api/submissions/{job_id}", "/api/assignments"} <= set(
+        schema["paths"])
+    refusals = schema["paths"]["/api/submissions"]["post"]["responses"]
+    assert {"202", "400", "401", "403", "404", "413", "422", "429"} <= set(refusals)
+    assert page.status_code == 200
+    assert "POST /api/submissions" in page.text and "Retry-After" in page.text
+    assert "https://" not in page.text  # Swagger UI's CDN scripts are not used
+    assert swagger.status_code == 404
+
+
+def submit(served, token, *arguments):
+    """`grader submit` as a student runs it, its token in the environment."""
+    environment = {**os.environ, "GRADER_URL": served.url, "GRADER_TOKEN": token}
+    return subprocess.run([sys.executable, "-m", "grader", "submit", *arguments],
+                          capture_output=True, text=True, env=environment, timeout=600)
+
+
+def test_grader_submit_waits_and_prints_what_grader_check_prints(served, tokens, tmp_path):
+    mine = tmp_path / STUDENT_FILE
+    mine.write_text(buggy(served.course))
+    done = submit(served, tokens["ann"], str(mine), "-a", "huber", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    checked_here = subprocess.run(
+        [sys.executable, "-m", "grader", "check", str(mine), "-a", "huber", "--course",
+         str(served.course), "--json"], capture_output=True, text=True, check=True)
+    assert checked(result) == checked(json.loads(checked_here.stdout))
+    assert "queued" in done.stderr and f"{served.url}/submissions/" in done.stderr
+    printed = submit(served, tokens["ann"], str(mine), "-a", "huber")
+    assert printed.returncode == 0 and "huber_loss" in printed.stdout
+
+
+def test_grader_submit_says_why_it_was_refused_in_one_line(served, tokens, tmp_path):
+    mine = tmp_path / STUDENT_FILE
+    mine.write_text(reference(served.course))
+    closed = submit(served, tokens["ann"], str(mine), "-a", "closed_huber")
+    wrong = submit(served, "grd_nonsense", str(mine), "-a", "huber")
+    missing = submit(served, tokens["ann"], str(tmp_path / "nowhere.py"), "-a", "huber")
+    assert (closed.returncode, wrong.returncode, missing.returncode) == (2, 2, 2)
+    assert "answered 403" in closed.stderr and "closed at" in closed.stderr
+    assert "answered 401" in wrong.stderr
+    assert "cannot read" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1

@@ -140,7 +140,7 @@ class LocalExecutor(Executor):
     def __init__(self, settings: Settings, jobs: int | None = None) -> None:
         self.settings = settings
         self.jobs = slots_for(jobs)
-        self.threads = max(1, (os.cpu_count() or 1) // self.jobs)  # torch threads per slot
+        self.threads = options.torch_threads(self.jobs)  # torch threads per slot
         self._context = multiprocessing.get_context("spawn")  # torch and threads: never fork
         self._slots: list[_Slot] = []
 

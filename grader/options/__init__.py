@@ -70,6 +70,12 @@ UPLOAD_ZIP_ENTRIES = 200  # members of an uploaded zip, folders included
 UPLOAD_ZIP_BYTES = 50 * 2**20  # an uploaded zip unpacked, by its declared and its actual sizes
 
 
+def torch_threads(processes: int) -> int:
+    """torch's threads in each of ``processes`` grading processes on this machine: the cores
+    shared out, at least one each (more threads than cores only make each grading slower)."""
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
 def data_root(explicit: str | Path | None = None) -> Path:
     """The data root: ``explicit``, else $GRADER_DATA, else ./data where it holds
     FashionMNIST, else this user's data folder (where ``grader data fetch`` puts it, so that

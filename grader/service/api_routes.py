@@ -52,7 +52,23 @@ def staff(who: Annotated[Principal, Depends(reader)]) -> Principal:
     return who
 
 
-@router.post("/submissions", status_code=HTTPStatus.ACCEPTED)
+def _said(why: str) -> dict:
+    return {"description": why, "content": {"application/json": {"example": {"detail": why}}}}
+
+
+REFUSALS = {
+    400: _said("the files cannot be graded: no code, a zip with a link or a path out, too "
+               "many entries, too large unpacked"),
+    401: _said("no token, or one not valid for this course"),
+    403: _said("a staff token, or after the assignment's last moment accepted"),
+    404: _said("no such assignment"),
+    413: _said("the upload is larger than the course's limit, or the student's quota is full"),
+    422: _said("not multipart/form-data with the fields assignment and files"),
+    429: _said("over the rate limit; Retry-After says when to try again"),
+}
+
+
+@router.post("/submissions", status_code=HTTPStatus.ACCEPTED, responses=REFUSALS)
 def hand_in(
     request: Request, who: Annotated[Principal, Depends(writer)],
     assignment: Annotated[str, Form()], files: Annotated[list[UploadFile], File()],
@@ -72,7 +88,8 @@ def hand_in(
                         status_code=HTTPStatus.ACCEPTED)
 
 
-@router.get("/submissions/{job_id}")
+@router.get("/submissions/{job_id}", responses={401: REFUSALS[401], 404: _said(
+    "no submission of yours with this id (another student's answers the same)")})
 def submission(request: Request, job_id: int,
                who: Annotated[Principal, Depends(reader)]) -> dict:
     """Where a submission stands; once done, ``result`` is what ``grader check --json`` prints

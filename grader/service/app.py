@@ -31,9 +31,12 @@ _HEADERS = {
 
 def create_app(service: Service) -> BodyLimit:
     """The app serving ``service``'s course; the caller closes the service after."""
+    # The API's page is rendered here from the OpenAPI schema (pages.api_page), not by Swagger
+    # UI, which loads its scripts from a CDN: no page of this service fetches anything else.
     app = FastAPI(title=f"grader: {service.course.title or service.name}",
                   description="Hand in work and read its feedback. Send the token the course "
-                              "staff gave you as 'Authorization: Bearer TOKEN'.")
+                              "staff gave you as 'Authorization: Bearer TOKEN'.",
+                  docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.service = service
     app.include_router(api_routes.router)
     app.include_router(pages.router)

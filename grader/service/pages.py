@@ -185,6 +185,34 @@ def staff_report(request: Request, fmt: str) -> Response:
         "content-disposition": f'attachment; filename="{download.filename}"'})
 
 
+@router.get("/api")
+def api_page(request: Request) -> Response:
+    """The JSON API, described from the app's own OpenAPI schema (/api/openapi.json)."""
+    schema = request.app.openapi()
+    routes = [
+        {"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+         "description": op.get("description", ""),
+         "parameters": [(p["name"], p["in"], p.get("required", False))
+                        for p in op.get("parameters", ())],
+         "body": sorted(_form_fields(schema, op)),
+         "answers": sorted(op.get("responses", {}))}
+        for path, methods in schema["paths"].items() if path.startswith("/api/")
+        for method, op in methods.items()
+    ]
+    return render(request, "api.html", title="The JSON API", routes=routes,
+                  description=schema["info"].get("description", ""))
+
+
+def _form_fields(schema: dict, operation: dict) -> list[str]:
+    """The names of an operation's form fields, from its request body's schema."""
+    content = operation.get("requestBody", {}).get("content", {})
+    for body in content.values():
+        ref = body.get("schema", {}).get("$ref", "")
+        found = schema.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], {})
+        return list(found.get("properties", {}))
+    return []
+
+
 @router.get("/static/poll.js")
 def poll_script() -> Response:
     script = resources.files("grader.service").joinpath("templates", "poll.js").read_text()

@@ -62,7 +62,8 @@ def default_workers() -> int:
 
 def serve(db: str | None, course: str | None, *, host: str = "127.0.0.1", port: int = 8000,
           workers: int | None = None, data_root: str | Path | None = None,
-          device: str = "cpu", on_listening: Callable[[Listening], None] = lambda _: None,
+          device: str = "cpu", lease: float = options.JOB_LEASE,
+          on_listening: Callable[[Listening], None] = lambda _: None,
           log_level: str = "info") -> None:
     """Serve ``course`` from the gradebook ``db`` until interrupted.
 
@@ -70,6 +71,7 @@ def serve(db: str | None, course: str | None, *, host: str = "127.0.0.1", port: 
         port: 0 for any free port; ``on_listening`` is told which.
         workers: grading processes to start here (0: none, for a web server whose workers run
             elsewhere); default ``default_workers()``.
+        lease: the workers' ``grader worker --lease``.
     """
     try:
         import uvicorn
@@ -83,7 +85,8 @@ def serve(db: str | None, course: str | None, *, host: str = "127.0.0.1", port: 
     service = open_service(db, course)
     count = default_workers() if workers is None else workers
     listener = _bind(host, port)
-    pool = WorkerPool(db, str(course_folder(course)), count, data_root=data_root, device=device)
+    pool = WorkerPool(db, str(course_folder(course)), count, data_root=data_root, device=device,
+                      lease=lease)
     try:
         app = create_app(service)
         server = _server_class()(uvicorn.Config(app, log_level=log_level, proxy_headers=False,
@@ -139,10 +142,12 @@ class WorkerPool:
     """``count`` processes running ``grader worker``, each restarted when it exits."""
 
     def __init__(self, db: str | None, course: str, count: int, *,
-                 data_root: str | Path | None = None, device: str = "cpu") -> None:
+                 data_root: str | Path | None = None, device: str = "cpu",
+                 lease: float = options.JOB_LEASE) -> None:
         self.count = count
         self.command = [sys.executable, "-m", "grader", "worker", "--course", course,
-                        "--device", device]
+                        "--device", device, "--lease", f"{lease:g}",
+                        "--threads", str(options.torch_threads(count))]
         if data_root is not None:
             self.command += ["--data-root", str(Path(data_root).resolve())]
         self.environment = dict(os.environ)
