@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -46,7 +47,7 @@ def served(tmp_path_factory, data_root):
 
 @pytest.fixture(scope="module")
 def tokens(served):
-    students = ["ann", "ben", "cat", "dan", "eve", "fay", "gus"]
+    students = ["ann", "ben", "cat", "dan", "eve", "fay", "gus", "hal", "ivy", "jon"]
     issued = dict(zip(students, issue(served.db, students=students), strict=True))
     issued["staff"] = issue(served.db, staff="ta")[0]
     return issued
@@ -276,7 +277,7 @@ def submit(served, token, *arguments):
 def test_grader_submit_waits_and_prints_what_grader_check_prints(served, tokens, tmp_path):
     mine = tmp_path / STUDENT_FILE
     mine.write_text(buggy(served.course))
-    done = submit(served, tokens["ann"], str(mine), "-a", "huber", "--json")
+    done = submit(served, tokens["hal"], str(mine), "-a", "huber", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     checked_here = subprocess.run(
@@ -284,17 +285,33 @@ def test_grader_submit_waits_and_prints_what_grader_check_prints(served, tokens,
          str(served.course), "--json"], capture_output=True, text=True, check=True)
     assert checked(result) == checked(json.loads(checked_here.stdout))
     assert "queued" in done.stderr and f"{served.url}/submissions/" in done.stderr
-    printed = submit(served, tokens["ann"], str(mine), "-a", "huber")
+    printed = submit(served, tokens["hal"], str(mine), "-a", "huber")
     assert printed.returncode == 0 and "huber_loss" in printed.stdout
 
 
 def test_grader_submit_says_why_it_was_refused_in_one_line(served, tokens, tmp_path):
     mine = tmp_path / STUDENT_FILE
     mine.write_text(reference(served.course))
-    closed = submit(served, tokens["ann"], str(mine), "-a", "closed_huber")
+    closed = submit(served, tokens["ivy"], str(mine), "-a", "closed_huber")
     wrong = submit(served, "grd_nonsense", str(mine), "-a", "huber")
-    missing = submit(served, tokens["ann"], str(tmp_path / "nowhere.py"), "-a", "huber")
+    missing = submit(served, tokens["ivy"], str(tmp_path / "nowhere.py"), "-a", "huber")
     assert (closed.returncode, wrong.returncode, missing.returncode) == (2, 2, 2)
     assert "answered 403" in closed.stderr and "closed at" in closed.stderr
     assert "answered 401" in wrong.stderr
     assert "cannot read" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_no_page_and_no_log_line_shows_a_token(served, tokens):
+    token = tokens["jon"]
+    job = hand_in(served, token, as_py(reference(served.course))).json()["id"]
+    with served.client() as client:
+        form = client.get("/login")
+        value = re.search(r'name="login_value" value="([^"]+)"', form.text).group(1)
+        home = client.post("/login", data={"token": token, "login_value": value},
+                           follow_redirects=True)
+        assert home.status_code == 200 and "Your assignments" in home.text
+        pages = [home.text, client.get(f"/submissions/{job}").text]
+        wrong = client.post("/login", data={"token": token[:-1], "login_value": value})
+    assert wrong.status_code in (401, 403)
+    assert all(token not in page and token[:-1] not in page for page in pages)
+    assert token not in served.log.read_text() and token[:-1] not in served.log.read_text()
