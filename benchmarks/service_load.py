@@ -530,7 +530,9 @@ def report(args, floor: float, figures: dict) -> None:
         ("upload latency p99 (max)", f"{percentile(ms, 99):.0f} ms ({max(ms):.0f} ms)", "", ""),
         ("uploads/s achieved (the last one sent at, answered at)",
          f"{n / sent_for:.1f}/s ({last_sent:.1f} s, {sent_for:.1f} s)",
-         f"sent within {args.seconds:g} s", yes[last_sent <= args.seconds]),
+         # paced to send the last at (n-1)/n of the window: a few ms of scheduling late is
+         # no failure to keep the pace, 5% slower is
+         f"≥ {0.95 * n / args.seconds:.1f}/s", yes[n / sent_for >= 0.95 * n / args.seconds]),
         ("end to end: first upload to last result", _per(end_to_end, n, floor), "", ""),
         (f"`grader batch --jobs {args.workers}`, same submissions, start to end",
          _per(figures["batch"], n, floor), "", ""),
