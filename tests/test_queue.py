@@ -23,6 +23,7 @@ from grader.gradebook import (
     enqueue,
     fail,
     finish,
+    history,
     queue_overview,
     renew,
     status,
@@ -340,3 +341,12 @@ def test_the_queue_and_its_files_survive_closing_the_gradebook(url):
         taken = claim(book, "w2", lease=LONG_LEASE)
         assert (taken.student_id, taken.files) == ("bob", upload("bob"))
         assert status(book, first).status is JobState.DONE and count(book, RunRow) == 1
+
+
+def test_a_position_counts_only_the_jobs_of_the_same_course(book):
+    enqueue(book, course="another-course", assignment="softmax", student_id="zoe",
+            files=upload("zoe"))
+    mine = submit(book, "ann")
+    assert mine.position == 0  # the other course's job is graded by that course's workers
+    assert status(book, mine.id).position == 0
+    assert [j.position for j in history(book, COURSE)] == [0]

@@ -232,7 +232,7 @@ def history(gradebook: Gradebook, course: str, *, student_id: str | None = None,
             query = query.where(JobRow.assignment == assignment)
         jobs = session.scalars(query).all()
         queued = [job.id for job in jobs if job.status is JobState.QUEUED]
-        ahead = _positions(session, queued)
+        ahead = _positions(session, course, queued)
         return [_status(job, ahead.get(job.id)) for job in jobs]
 
 
@@ -291,12 +291,13 @@ def _status(job: JobRow, position: int | None) -> JobStatus:
                      job.created_at, job.finished_at)
 
 
-def _positions(session: Session, ids: list[int]) -> dict[int, int]:
-    """Each queued job's place in the queue, in one query: the queued ids below it."""
+def _positions(session: Session, course: str, ids: list[int]) -> dict[int, int]:
+    """Each queued job's place in its course's queue, in one query: the queued ids below it."""
     if not ids:
         return {}
     queued = session.scalars(select(JobRow.id).where(
-        JobRow.status == JobState.QUEUED, JobRow.id <= max(ids)).order_by(JobRow.id)).all()
+        JobRow.course == course, JobRow.status == JobState.QUEUED,
+        JobRow.id <= max(ids)).order_by(JobRow.id)).all()
     place = {job_id: n for n, job_id in enumerate(queued)}
     return {job_id: place[job_id] for job_id in ids if job_id in place}
 
@@ -313,8 +314,9 @@ def _lock_student(session: Session, course: str, student_id: str) -> None:
 def _position(session: Session, job: JobRow) -> int | None:
     if job.status is not JobState.QUEUED:
         return None
+    # the jobs ahead in its course's queue: a course's workers claim its jobs only
     return session.scalar(select(func.count()).select_from(JobRow).where(
-        JobRow.status == JobState.QUEUED, JobRow.id < job.id))
+        JobRow.course == job.course, JobRow.status == JobState.QUEUED, JobRow.id < job.id))
 
 
 def _now(session: Session) -> datetime:
