@@ -71,11 +71,7 @@ def _to_login() -> RedirectResponse:
 
 @router.get("/login")
 def login_form(request: Request) -> Response:
-    value = auth.new_login_value()
-    response = render(request, "login.html", title="Log in", login_value=value, error="")
-    response.set_cookie(auth.LOGIN_COOKIE, value, httponly=True, samesite="strict",
-                        secure=auth.secure(request), path="/login")
-    return response
+    return _login_page(request)
 
 
 @router.post("/login")
@@ -87,18 +83,23 @@ def login(request: Request, token: Annotated[str, Form()] = "",
                       back="/login")
     token = token.strip()
     if auth.principal(service_of(request), token) is None:
-        value = auth.new_login_value()
-        response = render(request, "login.html", HTTPStatus.UNAUTHORIZED, title="Log in",
-                          login_value=value,
-                          error="That token is not valid for this course: copy it whole, or "
-                                "ask the course staff for a new one.")
-        response.set_cookie(auth.LOGIN_COOKIE, value, httponly=True, samesite="strict",
-                            secure=auth.secure(request), path="/login")
-        return response
+        return _login_page(request, HTTPStatus.UNAUTHORIZED,
+                           "That token is not valid for this course: copy it whole, or ask "
+                           "the course staff for a new one.")
     response = RedirectResponse("/", status_code=HTTPStatus.SEE_OTHER)
     response.set_cookie(auth.SESSION_COOKIE, token, max_age=auth.SESSION_SECONDS, httponly=True,
                         samesite="strict", secure=auth.secure(request))
     response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
+    return response
+
+
+def _login_page(request: Request, status: int = HTTPStatus.OK, error: str = "") -> Response:
+    """The login form, with a fresh double-submit value in it and in its cookie."""
+    value = auth.new_login_value()
+    response = render(request, "login.html", status, title="Log in", login_value=value,
+                      error=error)
+    response.set_cookie(auth.LOGIN_COOKIE, value, httponly=True, samesite="strict",
+                        secure=auth.secure(request), path="/login")
     return response
 
 
