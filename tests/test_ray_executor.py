@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from helpers import LINREG_FILE, REFERENCE_FILE, REPO, cpu_points
 
 from grader.batch.executor import ExecutorError, Job, LocalExecutor, Settings
-from grader.batch.ray_executor import IN_FLIGHT_PER_CPU, RayExecutor, scratch_folder, unpack
+from grader.batch.ray_executor import RayExecutor, scratch_folder, unpack
 from grader.batch.run import Options, run_batch
 from grader.batch.submissions import content_hash, read_files
 from grader.cli import main
@@ -146,10 +146,12 @@ def test_a_worker_that_dies_costs_its_submission_a_graders_fault_and_the_rest_ar
     by_key = {f.job.key: f for f in outcomes}
     assert sorted(by_key) == list(range(4)) and len(outcomes) == 4
     lost = [f for f in outcomes if f.grader_fault]
-    # A worker dies with every task Ray gave it: the one it runs and, with IN_FLIGHT_PER_CPU
-    # tasks in flight per CPU, one Ray may already have queued on it (seen under load: one kill,
-    # two tasks lost). Each is the grader's fault, which the batch retries.
-    assert 1 <= len(lost) <= len(killed) * IN_FLIGHT_PER_CPU
+    # A worker dies with every task Ray gave it: the one it runs and those Ray had already
+    # pipelined to the same leased worker, which may be every task still in flight (seen under
+    # load: one kill, three tasks lost). At least the one it ran is lost; never the one that had
+    # finished before the kill. Each is the grader's fault, never a score, and the batch
+    # retries it.
+    assert 1 <= len(lost) <= len(jobs) - 1
     assert all(f.result is None and "the Ray task failed" in f.error for f in lost)
     assert all(f.job.folder == jobs[f.job.key].folder for f in outcomes)  # the driver's jobs
     scores = {f.result.score for f in outcomes if not f.grader_fault}
