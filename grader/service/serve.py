@@ -84,13 +84,17 @@ def serve(db: str | None, course: str | None, *, host: str = "127.0.0.1", port: 
 
     service = open_service(db, course)
     count = default_workers() if workers is None else workers
-    listener = _bind(host, port)
+    try:
+        listener = _bind(host, port)
+    except UsageError:
+        service.close()
+        raise
     pool = WorkerPool(db, str(course_folder(course)), count, data_root=data_root, device=device,
                       lease=lease)
     try:
-        app = create_app(service)
-        server = _server_class()(uvicorn.Config(app, log_level=log_level, proxy_headers=False,
-                                        server_header=False))
+        config = uvicorn.Config(create_app(service), log_level=log_level, proxy_headers=False,
+                                server_header=False)
+        server = _server_class()(config)
         pool.start()
         bound_host, bound_port = listener.getsockname()[:2]
         on_listening(Listening(bound_host, bound_port, count))
