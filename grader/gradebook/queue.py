@@ -41,6 +41,7 @@ class Enqueued:
     id: int
     position: int | None
     created: bool
+    status: JobState = JobState.QUEUED  # a first job found again may be running or done
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ def enqueue(gradebook: Gradebook, *, course: str, assignment: str, student_id: s
                     JobRow.course == course, JobRow.student_id == student_id,
                     JobRow.idempotency_key == idempotency_key))
                 if first is not None:
-                    return Enqueued(first.id, _position(session, first), created=False)
+                    return Enqueued(first.id, _position(session, first), created=False,
+                                    status=first.status)
             now = _now(session)
             late_days = admit(session, now) if admit is not None else 0.0
             job = JobRow(course=course, assignment=assignment, student_id=student_id,

@@ -82,10 +82,8 @@ def hand_in(
     service = service_of(request)
     sent = read_files(files, service.course.settings.service.upload_max_bytes)
     queued = submissions.hand_in(service, who, assignment, sent, idempotency_key=idempotency_key)
-    found = submissions.find(service, who, queued.id)
     return JSONResponse({"id": queued.id, "position": queued.position,
-                         "status": found.state.value if found else "queued"},
-                        status_code=HTTPStatus.ACCEPTED)
+                         "status": queued.status.value}, status_code=HTTPStatus.ACCEPTED)
 
 
 @router.get("/submissions/{job_id}", responses={401: REFUSALS[401], 404: _said(
