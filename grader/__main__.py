@@ -1,5 +1,5 @@
 """``python -m grader``: the command line, as the ``grader`` script runs it."""
 
-from grader.cli import main
+from grader.cli import run
 
-main()
+run()

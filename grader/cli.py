@@ -6,6 +6,7 @@ line and exit 2; anything else is the grader's own failure, written to a crash r
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ import click
 from grader import options
 from grader.outcomes import ExitCode, Interrupted, UsageError
 from grader.outcomes.text import printable
+from grader.reports.live import Live
 from grader.runner.worker import Worker
 
 
@@ -43,6 +45,29 @@ class _Commands(click.Group):
             click.echo(f"error: the grader failed ({type(err).__name__}: {printable(str(err))}); "
                        f"this is not the submission's fault. Details: {_crash_report()}", err=True)
             ctx.exit(ExitCode.CRASH)
+
+
+_leave_at_once = False  # set by a command whose process has nothing left to tear down but torch
+
+
+def run() -> None:
+    """The ``grader`` script: ``main``, then, after ``grader check``, out at once.
+
+    Unloading torch (its C++ destructors) takes about a second after the last line is printed,
+    which the person at the prompt waits for. The exit handlers still run and the streams are
+    flushed; only the interpreter's own teardown is skipped, and only where the command said
+    nothing else is left (no threads, no child processes, no temporary files)."""
+    try:
+        main()
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if not _leave_at_once:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 def _crash_report() -> str:
@@ -114,6 +139,11 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
     from grader.grading.folders import submission_path
 
     submission_path(submission)  # before anything slow starts
+    # A person at a terminal sees what is happening from the first moment; a pipe, the result.
+    live = (Live(sys.stderr, f"checking {submission} ({assignment})")
+            if sys.stderr.isatty() and not as_json else None)
+    if live:
+        live.phase("starting the grader")
     # The worker imports torch on one core while this process imports it on the other.
     worker = Worker()
     worker.launch()
@@ -123,16 +153,23 @@ def check(submission, assignment, as_json, device, data_root, seed, functions, i
 
         if show_intake:
             chosen = api.load(assignment, course=course, data_root=data_root)
+            if live:
+                live.clear()
             for line in api.describe_intake(submission, chosen):
                 click.echo(printable(line), err=as_json)
 
         result = api.check_submission(
             submission, assignment, device=device, data_root=data_root, seed=seed,
             functions=functions or None, worker=worker, isolation=isolation, course=course,
+            progress=live,
         )
     finally:
         worker.close()
+        if live:
+            live.clear()
     click.echo(json.dumps(result.to_dict()) if as_json else terminal.submission(result))
+    global _leave_at_once
+    _leave_at_once = True  # the worker is closed, the submission's copy removed
 
 
 @main.command()

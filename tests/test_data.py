@@ -176,6 +176,57 @@ def test_load_reads_uncompressed_files_too(tmp_path, real):
     assert torch.equal(test.labels, real["test"].labels)
 
 
+# --- the training images mapped from the user's cache ------------------------------------------
+
+
+def _mapped_files() -> set[str]:
+    """The files this process maps (read from /proc, as the kernel sees it)."""
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    return {line.split(maxsplit=5)[5] for line in maps if len(line.split(maxsplit=5)) == 6}
+
+
+def test_mapped_training_images_equal_the_decoded_ones_and_are_shared_from_one_file(
+    tmp_path, monkeypatch
+):
+    root = make_fake(tmp_path / "data", n_train=600, n_test=100)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    decoded = load(root, "train")
+    first = load(root, "train", mapped=True)  # decodes, and keeps the pixels for later
+    [kept] = (tmp_path / "cache" / "grader").glob("fashion-mnist-train-*.npy")
+    second = load(root, "train", mapped=True)
+    assert torch.equal(first.images, decoded.images) and torch.equal(first.labels, decoded.labels)
+    assert torch.equal(second.images, decoded.images)
+    assert torch.equal(second.labels, decoded.labels)
+    assert str(kept) in _mapped_files()  # the second load maps the kept file, decodes nothing
+    second.images[0] = 7.0  # a write (student code's, in a child) stays in its own process
+    assert torch.equal(load(root, "train", mapped=True).images, decoded.images)
+
+
+def test_kept_pixels_that_are_damaged_or_cannot_be_written_cost_only_time(tmp_path, monkeypatch):
+    root = make_fake(tmp_path / "data", n_train=600, n_test=100)
+    decoded = load(root, "train")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    load(root, "train", mapped=True)
+    [kept] = (tmp_path / "cache" / "grader").glob("fashion-mnist-train-*.npy")
+    kept.write_bytes(kept.read_bytes()[:1000])  # cut short
+    assert torch.equal(load(root, "train", mapped=True).images, decoded.images)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert torch.equal(load(root, "train", mapped=True).images, decoded.images)
+
+
+def test_a_new_download_is_decoded_afresh_and_the_test_set_is_never_kept(tmp_path, monkeypatch):
+    root = make_fake(tmp_path / "data", n_train=600, n_test=100, seed=1)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    load(root, "train", mapped=True)
+    make_fake(tmp_path / "data", n_train=600, n_test=100, seed=2, overwrite=True)
+    assert torch.equal(load(root, "train", mapped=True).images, load(root, "train").images)
+    with pytest.raises(ValueError, match="test set never leaves the data root"):
+        load(root, "test", mapped=True)
+    assert not list((tmp_path / "cache" / "grader").glob("*t10k*"))
+
+
 # --- missing and malformed folders ----------------------------------------------------------
 
 

@@ -152,7 +152,8 @@ def test_a_worker_that_dies_costs_its_submission_a_graders_fault_and_the_rest_ar
     # finished before the kill. Each is the grader's fault, never a score, and the batch
     # retries it.
     assert 1 <= len(lost) <= len(jobs) - 1
-    assert all(f.result is None and "the Ray task failed" in f.error for f in lost)
+    assert all(f.result is None and "the Ray task failed" in f.error for f in lost), [
+        (f.job.key, f.error, f.result and f.result.reason) for f in lost]
     assert all(f.job.folder == jobs[f.job.key].folder for f in outcomes)  # the driver's jobs
     scores = {f.result.score for f in outcomes if not f.grader_fault}
     assert len(scores) == 1 and scores.pop() > 0

@@ -391,9 +391,10 @@ def test_broken_training_fails_with_the_measured_test_accuracy(grade):
     result = grade(["cross_entropy", "train_ch3"], cross_entropy=WRONG_SIGN)
     [check] = [c for c in result.checks if (c.function, str(c.category)) == TRAINING]
     assert check.status is Outcome.FAILED, report([check])
-    match = re.search(r"test accuracy after 10 epochs is (\d\.\d+)", check.message)
+    match = re.search(r"test accuracy after \d+ epochs is (\d\.\d+); the reference's parts "
+                      r"reach (\d\.\d+)", check.message)
     assert match, check.message
-    assert 0.0 <= float(match[1]) < 0.80
+    assert 0.0 <= float(match[1]) < float(match[2]) - 0.02 and float(match[2]) > 0.75
     assert "cross_entropy" in check.hint
 
 

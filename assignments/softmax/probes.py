@@ -111,15 +111,22 @@ def epochs(
 
 
 def fashion_mnist(
-    env: ProbeEnv, num_epochs: int = 10, lr: float = 0.1, batch_size: int = 256
+    env: ProbeEnv, num_epochs: int = 10, lr: float = 0.1, batch_size: int = 256,
+    examples: int | None = None,
 ) -> dict:
-    """The book's section 3.6 run, all student parts: W ~ N(0, 0.01), lr 0.1, batch 256."""
+    """The book's section 3.6 run, all student parts: W ~ N(0, 0.01), lr 0.1, batch 256, on
+    the first ``examples`` of the training part with a fifth as many held out as test_iter
+    (None: all of both)."""
     images, labels = training_data("fashion_mnist_train")
     images = images.to(env.device)
     labels = labels.to(env.device)
     split = len(labels) - int(len(labels) * HOLDOUT)
-    train_iter = Batches(images[:split], labels[:split], batch_size, shuffle=True)
-    test_iter = Batches(images[split:], labels[split:], batch_size, shuffle=False)
+    train, held = split, len(labels) - split
+    if examples is not None:
+        train, held = min(examples, train), min(max(examples // 5, 1), held)
+    train_iter = Batches(images[:train], labels[:train], batch_size, shuffle=True)
+    test_iter = Batches(images[split : split + held], labels[split : split + held], batch_size,
+                        shuffle=False)
     W = torch.normal(0, 0.01, size=(NUM_INPUTS, NUM_OUTPUTS), device=env.device)
     W.requires_grad_(True)
     b = torch.zeros(NUM_OUTPUTS, requires_grad=True, device=env.device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from grader.data import fashion_mnist
 from grader.grading import catalog
 from grader.grading.folders import as_folder, submission_folder, submission_path
 from grader.grading.intake import unreadable
+from grader.grading.progress import Progress
 from grader.grading.submission import grade
 from grader.outcomes import GraderFault, RunStatus, SubmissionResult, UsageError
 from grader.runner.isolation import choose_isolation
@@ -51,6 +53,8 @@ class Grader:
         worker: a launched but unstarted Worker to use (its torch import may be under way).
         isolation: ``auto`` (strict where possible), ``strict`` or ``basic``.
         hide: more folders student code must not see, such as the gradebook's.
+        threads: torch's threads in the child that runs a submission; None: every core (one
+            submission at a time). A batch gives each of its slots its share.
     """
 
     def __init__(
@@ -64,7 +68,9 @@ class Grader:
         isolation: str | None = options.ISOLATION,
         hide: Iterable[str | Path] = (),
         course: str | Path | None = None,
+        threads: int | None = None,
     ) -> None:
+        self.threads = threads or options.torch_threads(1)
         self.assignment = (
             assignment if isinstance(assignment, Assignment)
             else catalog.get_assignment(assignment, course)
@@ -98,18 +104,20 @@ class Grader:
         *,
         student: str | None = None,
         functions: Iterable[str] | None = None,
+        progress: Progress | None = None,
     ) -> SubmissionResult:
-        """Grade one submission folder. Bad student code gives results, never an exception."""
+        """Grade one submission folder. Bad student code gives results, never an exception.
+        ``progress`` hears what is happening while it runs."""
         folder = submission_folder(submission)
         if functions is not None:
             unknown = set(functions) - set(self.assignment.functions)
             if unknown:
                 raise UsageError(f"{self.assignment.name} has no function {sorted(unknown)[0]}")
-        self._start()
+        self._start(progress)
         return grade(
             self._worker, self.assignment, folder, device=self.device, seed=self.seed,
             data_root=self.data_root, student=student, functions=functions,
-            budget=self.time_budget(),
+            budget=self.time_budget(), progress=progress, threads=self.threads,
         )
 
     def time_budget(self) -> float:
@@ -134,7 +142,8 @@ class Grader:
                                 folder / self.assignment.student_file)
                 start = time.monotonic()
                 result = grade(self._worker, self.assignment, folder, device=self.device,
-                               seed=self.seed, data_root=self.data_root, student="reference")
+                               seed=self.seed, data_root=self.data_root, student="reference",
+                               threads=self.threads)
                 if result.status is not RunStatus.GRADED:  # a budget from a broken run is none
                     raise GraderFault(f"grading the reference to measure the time budget "
                                       f"failed ({result.status}: {result.reason})")
@@ -143,10 +152,20 @@ class Grader:
         return max(options.TIME_BUDGET_FLOOR, longest,
                    options.TIME_BUDGET_FACTOR * _REFERENCE_SECONDS[key])
 
-    def _start(self) -> None:
+    def _start(self, progress: Progress | None = None) -> None:
         if not self._started:
-            self._worker.start()
+            if progress is not None:
+                loads = " and loading Fashion-MNIST" if self.assignment.datasets else ""
+                progress.phase(f"starting the sandbox{loads}")
+            self._worker.start(meanwhile=self._warm_up)
             self._started = True
+
+    def _warm_up(self) -> None:
+        """torch's lazy first-use costs on this side (the reference's probes run here), paid
+        while the zygote pays its own: a check's first autograd call with grad_outputs imports
+        sympy, a first optimizer imports torch._dynamo."""
+        for name in ("grader.runner.probes", *self.assignment.child_modules):
+            getattr(importlib.import_module(name), "warm_up", lambda: None)()
 
     @property
     def sandbox_uid(self) -> int | None:
@@ -169,8 +188,10 @@ def check_submission(
     worker: Worker | None = None,
     isolation: str | None = options.ISOLATION,
     course: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> SubmissionResult:
-    """Grade one submission folder, or one .py or .ipynb file, from scratch (``grader check``)."""
+    """Grade one submission folder, or one .py or .ipynb file, from scratch (``grader check``);
+    ``progress`` hears what is happening while it runs."""
     submission_path(submission)  # before the worker starts
     with Grader(
         assignment, device=device, data_root=data_root, seed=seed, worker=worker,
@@ -182,7 +203,7 @@ def check_submission(
             copied = Path(grader_.assignment.student_file).with_suffix(Path(submission).suffix)
             raise UsageError(problem.replace(copied.name, Path(submission).name) if single
                              else problem)
-        return grader_.grade(folder, functions=functions,
+        return grader_.grade(folder, functions=functions, progress=progress,
                              student=Path(submission).name if single else None)
 
 

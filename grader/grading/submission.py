@@ -15,6 +15,7 @@ import torch
 from grader import options
 from grader.authoring.assignment import Assignment, Check
 from grader.authoring.rules import banned_uses, own_d2l_names, reachable
+from grader.grading.progress import Progress, Silent
 from grader.grading.session import Session, Unavailable
 from grader.grading.views import Reference, Student
 from grader.numeric.compare import CheckFailed
@@ -30,7 +31,7 @@ from grader.outcomes import (
     cause_id,
 )
 from grader.runner.probes import seed_everything
-from grader.runner.worker import Worker
+from grader.runner.worker import Limits, Worker
 
 log = logging.getLogger(__name__)
 
@@ -46,58 +47,82 @@ def grade(
     student: str | None = None,
     functions: Iterable[str] | None = None,
     budget: float | None = None,
+    progress: Progress | None = None,
+    threads: int = 1,
 ) -> SubmissionResult:
     """Grade one submission folder on a running worker; never raises for bad student code.
 
     ``budget``: seconds the whole submission may take, its import included; the checks left when
     it runs out time out without running, and a check running then is cut short. None: no
-    budget but each check's own timeout.
+    budget but each check's own timeout. ``progress`` hears of each check as it starts and ends;
+    ``threads``: torch's threads in the child that runs the student's code.
+    The training checks run last, so the cheap verdicts come first; the result lists the checks
+    in the assignment's order.
     """
+    progress = progress or Silent()
     wanted = set(functions) if functions is not None else None
     checks = [c for c in assignment.checks if wanted is None or c.function in wanted]
+    order = {c.id: position for position, c in enumerate(checks)}
+    checks.sort(key=lambda c: c.category is Category.TRAINING)
     reference = assignment.reference_module()
     results: list[CheckResult] = []
     hung: dict[str, CheckResult] = {}  # function -> the check it first timed out in
     end = time.monotonic() + budget if budget is not None else None
-    over = 0  # checks the budget left unrun
-    with Session(worker, assignment, submission, device=device) as session:
-        for check in checks:
+    over = cut = 0  # checks the budget left unrun, and checks it cut short
+    with Session(worker, assignment, submission, device=device,
+                 limits=Limits(threads=threads)) as session:
+        for done, check in enumerate(checks):
+            progress.running(check.title, done, len(checks))
             left = end - time.monotonic() if end is not None else check.timeout
             if left <= 0:
-                results.append(_over_budget(check, budget))
+                result = _over_budget(check, budget)
                 over += 1
-                continue
-            blocked = _reaches_hung(check, hung, session)
-            if blocked is not None:
-                results.append(_not_run(check, blocked))
-                continue
-            if check.function in hung:
-                retry = min(check.timeout, options.RETRY_TIMEOUT)
-                check = dataclasses.replace(check, timeout=retry)
-            result = run_check(dataclasses.replace(check, timeout=min(check.timeout, left)),
-                               session, reference, seed, data_root)
-            if result.status is Outcome.TIMEOUT and left < check.timeout:
-                result = dataclasses.replace(result, message=f"{result.message} (the "
-                                             f"submission's time budget of {budget:g} s ran out)")
-            if result.status is Outcome.TIMEOUT and session.unavailable(check.function) is None:
-                hung.setdefault(check.function, result)
+            elif (blocked := _reaches_hung(check, hung, session)) is not None:
+                result = _not_run(check, blocked)
+            else:
+                result, stopped = _run_within(check, left, hung, session, reference, seed,
+                                              data_root, budget)
+                cut += stopped
             results.append(result)
-        status, reason = _status(session.whole(), session.fault, over, budget)
+            progress.checked(result)
+        status, reason = _status(session.whole(), session.fault, over, cut, budget)
+    results.sort(key=lambda r: order[r.id])
     return SubmissionResult(assignment.name, student or Path(submission).name, tuple(results),
                             status, reason)
 
 
-def _status(whole: Unavailable | None, fault: str, over: int,
+def _run_within(check: Check, left: float, hung: dict[str, CheckResult], session: Session,
+                reference: ModuleType, seed: int, data_root: Path | None,
+                budget: float | None) -> tuple[CheckResult, bool]:
+    """Run ``check`` in the ``left`` seconds of the budget: its result, and whether the budget
+    stopped it. A timeout marks its function hung."""
+    if check.function in hung:
+        check = dataclasses.replace(check, timeout=min(check.timeout, options.RETRY_TIMEOUT))
+    result = run_check(dataclasses.replace(check, timeout=min(check.timeout, left)),
+                       session, reference, seed, data_root)
+    stopped = result.status is Outcome.TIMEOUT and left < check.timeout
+    if stopped:
+        result = dataclasses.replace(result, message=f"{result.message} (the "
+                                     f"submission's time budget of {budget:g} s ran out)")
+    if result.status is Outcome.TIMEOUT and session.unavailable(check.function) is None:
+        hung.setdefault(check.function, result)
+    return result, stopped
+
+
+def _status(whole: Unavailable | None, fault: str, over: int, cut: int,
             budget: float | None) -> tuple[RunStatus, str]:
     """graded, or why not: the grader failed (``fault``: no score from a broken grader, it is
-    graded again), nothing of it ran (``whole``), or its time ran out."""
+    graded again), nothing of it ran (``whole``), or its time ran out (``over`` checks left
+    unrun, ``cut`` stopped when it did)."""
     if fault:
         return RunStatus.INFRASTRUCTURE_ERROR, fault
     if whole is not None:
         return whole.status, whole.message
-    if over:
-        return RunStatus.TIMED_OUT, (f"it used up its time budget of {budget:g} s; {over} "
-                                     f"check{'s' if over > 1 else ''} did not run")
+    if over or cut:
+        said = [f"{n} check{'s' if n > 1 else ''} {what}"
+                for n, what in ((cut, "cut short"), (over, "did not run")) if n]
+        return RunStatus.TIMED_OUT, (f"it used up its time budget of {budget:g} s; "
+                                     + " and ".join(said))
     return RunStatus.GRADED, ""
 
 
@@ -138,7 +163,8 @@ def run_check(
     check: Check, session: Session, module: ModuleType, seed: int, data_root: Path | None = None
 ) -> CheckResult:
     start = time.monotonic()
-    reference = Reference(module, check, _check_seed(seed, check.id), data_root)
+    reference = Reference(module, check, _check_seed(seed, check.id), data_root,
+                          session.assignment.datasets)
     outcome, message, hint, signature = _outcome(check, session, reference)
     where = session.intake.where_defined(check.function) if session.intake else None
     if where and outcome in _REVEALING and message:  # a notebook: say which cell to look at

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +20,7 @@ import torch
 
 from grader.authoring.assignment import Check
 from grader.grading.session import Session
+from grader.runner import datasets as public_data
 from grader.runner import probes as builtin
 from grader.runner.probes import ProbeEnv, seed_everything
 
@@ -93,24 +95,48 @@ class Reference:
     """The reference module, seen from a check: attributes pass through; probes run here."""
 
     def __init__(
-        self, module: ModuleType, check: Check, seed: int, data_root: Path | None = None
+        self, module: ModuleType, check: Check, seed: int, data_root: Path | None = None,
+        datasets: tuple[str, ...] = (),
     ) -> None:
         self._module, self._check, self.seed = module, check, seed
-        self._data_root = data_root
+        self._data_root, self._datasets = data_root, datasets
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._module, name)
 
     def probe(self, probe: Callable, *, function: str | None = None, **kwargs: Any) -> Any:
+        for name in self._datasets:  # the public training data, as the child has it
+            if not public_data.loaded(name):
+                public_data.preload(name, self._data_root)
         seed_everything(self.seed)
         env = ProbeEnv(self._module, function or self._check.function, torch.device("cpu"))
         return probe(env, **kwargs)
+
+    def beside(self, name: str, compute: Callable[[], Any]) -> Future:
+        """``compute()`` (the reference's share of a slow comparison) started in a thread of
+        this process, to run while the student's share runs in the child; once per process for
+        this check, ``name`` and seed, as it is the same for every submission. A check waits for
+        it (``result()``) before it returns, also when the student's share fails: it uses the
+        random generators this process shares."""
+        key = (self._check.id, name, self.seed, str(self._data_root))
+        kept = _BESIDE.get(key)
+        if kept is None or (kept.done() and kept.exception() is not None):  # a failure: again
+            kept = _BESIDE[key] = _beside_pool().submit(compute)
+        return kept
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Fashion-MNIST's test images and labels: they exist in this process only."""
         if self._data_root is None:
             raise RuntimeError("this grading run has no data root")
         return _test_set(str(self._data_root))
+
+
+_BESIDE: dict[tuple, Future] = {}  # (check, name, seed, data root) -> the reference's share
+
+
+@lru_cache(maxsize=1)
+def _beside_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-reference")
 
 
 @lru_cache(maxsize=2)

@@ -94,6 +94,12 @@ def user_data() -> Path:
     return Path(base).expanduser() / "grader"
 
 
+def user_cache() -> Path:
+    """This user's cache folder: $XDG_CACHE_HOME/grader, else ~/.cache/grader."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "grader"
+
+
 def database_url(explicit: str | None = None) -> str:
     """The gradebook's URL as given: ``explicit``, else $GRADER_DB, else ``DB_URL``."""
     return explicit or os.environ.get(DB_ENV) or DB_URL

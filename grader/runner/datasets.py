@@ -1,4 +1,5 @@
-"""Public training data preloaded by the zygote, so forked children share it copy-on-write.
+"""Public training data preloaded by the zygote, so forked children share it copy-on-write
+(mapped from the user's cache folder: every zygote on the machine shares one copy).
 
 Only training data lives here: the test set stays in the grading parent, never in a process
 that student code can reach.
@@ -18,8 +19,12 @@ def preload(name: str, data_root: str | Path) -> None:
         raise ValueError(f"unknown dataset {name!r}")
     from grader.data import fashion_mnist
 
-    split = fashion_mnist.load(data_root, "train")
+    split = fashion_mnist.load(data_root, "train", mapped=True)
     _PRELOADED[name] = (split.images, split.labels)
+
+
+def loaded(name: str) -> bool:
+    return name in _PRELOADED
 
 
 def get(name: str) -> tuple[torch.Tensor, torch.Tensor]:

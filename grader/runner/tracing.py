@@ -76,6 +76,12 @@ class _Functions(TorchFunctionMode):
 
 
 class _Operations(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        """torch otherwise wraps ``__torch_dispatch__`` in ``torch._dynamo.disable``, whose first
+        call imports torch._dynamo: 1.9 s here, for a compiler no trace uses."""
+        return False
+
     def __init__(self, trace: Trace) -> None:
         super().__init__()
         self.trace = trace

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class Limits:
     cpu_seconds: int = 600  # CPU time over the child's whole life (one submission)
     file_bytes: int = 16 * 2**20  # largest file, printed output included
     open_files: int = 256
+    threads: int = 1  # torch's threads in the child (it is forked from a one-thread zygote)
 
 
 class Worker:
@@ -111,8 +113,9 @@ class Worker:
         theirs.close()
         self._control = ours
 
-    def start(self) -> None:
-        """Launch if need be, send the configuration, and wait until the zygote is ready."""
+    def start(self, meanwhile: Callable[[], None] | None = None) -> None:
+        """Launch if need be, send the configuration, and wait until the zygote is ready;
+        ``meanwhile`` runs here while the zygote loads."""
         self.launch()
         assert self._control is not None
         self._control.settimeout(_STARTUP_TIMEOUT)
@@ -123,9 +126,17 @@ class Worker:
             raise WorkerError(f"strict isolation cannot start: {err}") from None
         try:
             self._control.send(json.dumps({**self._config, "isolation": isolation}).encode())
+        except OSError:
+            pass  # the zygote is gone: the reply below says so
+        try:
+            if meanwhile is not None:
+                meanwhile()
             ready = json.loads(self._control.recv(1 << 16) or b"{}")
         except (OSError, ValueError):
             ready = {}
+        except BaseException:
+            self.close()
+            raise
         self._ready = bool(ready.get("ready"))
         if not self._ready:
             reason = self._stderr_tail()
@@ -327,7 +338,8 @@ def _source_file(module: str) -> str | None:
 
 def _child_environment() -> dict[str, str]:
     """The zygote's environment: enough to run Python, none of the grader's settings."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "CUDA_VISIBLE_DEVICES", "PYTHONPATH")
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "CUDA_VISIBLE_DEVICES", "PYTHONPATH",
+            "XDG_CACHE_HOME")
     env = {k: v for k, v in os.environ.items() if k in keep}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # never write __pycache__ into a submission
     env["OMP_NUM_THREADS"] = "1"

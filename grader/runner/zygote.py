@@ -139,6 +139,8 @@ def _enter_child(
         os.chdir(scratch)
     _tell(ready, "ok")
     os.close(ready)
+    if limits["threads"] > 1:  # the zygote never ran a parallel region: a fresh pool, no hang
+        torch.set_num_threads(limits["threads"])
     child.run(sock, submission, probe_modules)
 
 
@@ -367,4 +369,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stderr.flush()
+    os._exit(code)  # its children are killed; unloading torch would only cost a second
