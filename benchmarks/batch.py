@@ -152,13 +152,14 @@ def training_check(data_root: str | None) -> tuple[float, float]:
     assert check.status == "passed", check.message
 
     import grader.builtin.reference.softmax_regression as reference
-    from grader.builtin.assignments.softmax import probes
+    from grader.builtin.assignments.softmax import checks, probes
 
     datasets.preload("fashion_mnist_train", options.data_root(data_root))
-    torch.set_num_threads(1)  # as in the zygote's children
+    torch.set_num_threads(options.torch_threads(1))  # as in the child of a lone Grader
     seed_everything(0)
     start = time.perf_counter()
-    probes.fashion_mnist(ProbeEnv(reference, "train_ch3", torch.device("cpu")))
+    env = ProbeEnv(reference, "train_ch3", torch.device("cpu"))
+    probes.fashion_mnist(env, **checks.TRAINING_RUN)
     return check.duration, time.perf_counter() - start
 
 
@@ -193,9 +194,9 @@ def main() -> None:
         ("one more linreg submission, --jobs 2 (steady state)", f"{two['per_submission']:.3f} s",
          f"{one['per_submission'] / two['per_submission']:.2f}x faster",
          f"≥ {TARGETS['speed-up']}x"),
-        ("softmax training check (10 epochs) in a graded submission", f"{check:.1f} s",
+        ("softmax training check in a graded submission", f"{check:.1f} s",
          f"{check / bare:.2f}x of bare", f"≤ {TARGETS['training']}x"),
-        ("the same training run bare, in-process, 1 thread", f"{bare:.1f} s", "", ""),
+        ("the same training run bare, in-process, as many threads", f"{bare:.1f} s", "", ""),
         *((f"peak memory of one slot (PSS of slot, zygote, child), {name}",
            f"{peak / 2**20:.0f} MiB", "", "") for name, peak in memory.items()),
     ]

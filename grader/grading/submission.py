@@ -164,7 +164,7 @@ def run_check(
 ) -> CheckResult:
     start = time.monotonic()
     reference = Reference(module, check, _check_seed(seed, check.id), data_root,
-                          session.assignment.datasets)
+                          session.assignment)
     outcome, message, hint, signature = _outcome(check, session, reference)
     where = session.intake.where_defined(check.function) if session.intake else None
     if where and outcome in _REVEALING and message:  # a notebook: say which cell to look at

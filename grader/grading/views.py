@@ -9,6 +9,10 @@ Both sides offer the same verbs, so a check reads as a comparison::
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -18,7 +22,9 @@ from typing import Any
 
 import torch
 
-from grader.authoring.assignment import Check
+from grader import options
+from grader.authoring.assignment import Assignment, Check
+from grader.data import fashion_mnist
 from grader.grading.session import Session
 from grader.runner import datasets as public_data
 from grader.runner import probes as builtin
@@ -96,10 +102,11 @@ class Reference:
 
     def __init__(
         self, module: ModuleType, check: Check, seed: int, data_root: Path | None = None,
-        datasets: tuple[str, ...] = (),
+        assignment: Assignment | None = None,
     ) -> None:
         self._module, self._check, self.seed = module, check, seed
-        self._data_root, self._datasets = data_root, datasets
+        self._data_root, self._assignment = data_root, assignment
+        self._datasets = assignment.datasets if assignment is not None else ()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._module, name)
@@ -112,17 +119,27 @@ class Reference:
         env = ProbeEnv(self._module, function or self._check.function, torch.device("cpu"))
         return probe(env, **kwargs)
 
-    def beside(self, name: str, compute: Callable[[], Any]) -> Future:
-        """``compute()`` (the reference's share of a slow comparison) started in a thread of
-        this process, to run while the student's share runs in the child; once per process for
-        this check, ``name`` and seed, as it is the same for every submission. A check waits for
-        it (``result()``) before it returns, also when the student's share fails: it uses the
-        random generators this process shares."""
+    def beside(self, name: str, compute: Callable[[], float]) -> Future:
+        """``compute()``, a number (the reference's share of a slow comparison), started in a
+        thread of this process to run while the student's share runs in the child. It is the same
+        for every submission: computed once per process, and kept in the user's cache for every
+        later one, under the assignment's version, this check, ``name``, the seed, the data
+        files and torch's version. A check waits for it (``result()``) before it returns, also
+        when the student's share fails: it uses the random generators this process shares."""
         key = (self._check.id, name, self.seed, str(self._data_root))
         kept = _BESIDE.get(key)
         if kept is None or (kept.done() and kept.exception() is not None):  # a failure: again
-            kept = _BESIDE[key] = _beside_pool().submit(compute)
+            on_disk = self._kept_file(name)
+            kept = _BESIDE[key] = _beside_pool().submit(_computed_once, compute, on_disk)
         return kept
+
+    def _kept_file(self, name: str) -> Path | None:
+        if self._assignment is None or self._data_root is None:
+            return None
+        facts = [self._assignment.version, self._check.id, name, self.seed, torch.__version__,
+                 fashion_mnist.identity(self._data_root)]
+        digest = hashlib.sha256(json.dumps(facts, default=str).encode()).hexdigest()[:32]
+        return options.user_cache() / "reference" / f"{digest}.json"
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Fashion-MNIST's test images and labels: they exist in this process only."""
@@ -137,6 +154,27 @@ _BESIDE: dict[tuple, Future] = {}  # (check, name, seed, data root) -> the refer
 @lru_cache(maxsize=1)
 def _beside_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-reference")
+
+
+def _computed_once(compute: Callable[[], float], on_disk: Path | None) -> float:
+    """The number kept in ``on_disk``, else ``compute()``, then kept there (atomically; a cache
+    that cannot be read or written only costs the time to compute it)."""
+    if on_disk is None:
+        return float(compute())
+    try:
+        return float(json.loads(on_disk.read_text())["value"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = float(compute())
+    try:
+        on_disk.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=on_disk.parent, suffix=".part")
+        with os.fdopen(handle, "w") as f:
+            json.dump({"value": value}, f)
+        os.replace(temporary, on_disk)
+    except OSError:
+        pass
+    return value
 
 
 @lru_cache(maxsize=2)
