@@ -169,9 +169,13 @@ def _computed_once(compute: Callable[[], float], on_disk: Path | None) -> float:
     try:
         on_disk.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=on_disk.parent, suffix=".part")
-        with os.fdopen(handle, "w") as f:
-            json.dump({"value": value}, f)
-        os.replace(temporary, on_disk)
+        try:
+            with os.fdopen(handle, "w") as f:
+                json.dump({"value": value}, f)
+            os.replace(temporary, on_disk)
+        except OSError:
+            os.unlink(temporary)
+            raise
     except OSError:
         pass
     return value
