@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -238,6 +239,21 @@ def test_a_ray_address_without_the_ray_executor_is_a_usage_error(tmp_path):
     assert "--ray-address is for --executor ray" in result.output
 
 
+def ray_logs(lines: int = 15) -> str:
+    """The last lines of the newest Ray session's own logs and its workers' errors."""
+    logs = Path(tempfile.gettempdir()) / "ray" / "session_latest" / "logs"
+    chosen = [logs / "raylet.out", logs / "gcs_server.out",
+              *sorted(logs.glob("worker-*.err"), key=lambda f: f.stat().st_mtime)[-2:]]
+    said = []
+    for log in chosen:
+        try:
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            continue
+        said.append(f"--- {log.name}\n" + "\n".join(tail))
+    return "\n".join(said) or f"no Ray logs in {logs}"
+
+
 def marked_processes(mark: str) -> list[int]:
     """Processes whose environment carries ``mark``: Ray's, its workers', their zygotes'."""
     found = []
@@ -265,12 +281,16 @@ def test_the_cli_grades_on_a_ray_cluster_of_its_own_and_leaves_no_process_behind
            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"),
                                                          f"/{mark}"]))}
     env.pop("RAY_ADDRESS", None)
-    done = subprocess.run(
-        [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root),
-         "-a", "linreg", "--executor", "ray", "--jobs", "2", "--device", "cpu",
-         "--db", f"sqlite:///{db}", "--data-root", str(data_root)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root),
+             "-a", "linreg", "--executor", "ray", "--jobs", "2", "--device", "cpu",
+             "--db", f"sqlite:///{db}", "--data-root", str(data_root)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )
+    except subprocess.TimeoutExpired as late:  # seen once under load: say where it stood
+        pytest.fail(f"the batch did not end in 300 s; it printed {late.stdout!r} "
+                    f"{late.stderr!r}\n{ray_logs()}")
     assert done.returncode == 0, done.stderr
     assert "2 submissions, 2 graded, 0 skipped" in done.stdout
     assert "WARNING" not in done.stderr and "INFO" not in done.stderr, done.stderr  # Ray is quiet
