@@ -273,7 +273,7 @@ def build_grader(settings: Settings, worker, threads: int):
     grader = Grader(
         settings.assignment, device=settings.device, data_root=settings.data_root,
         seed=settings.seed, worker=worker, isolation=settings.isolation, hide=settings.hide,
-        course=settings.course, threads=threads,
+        course=settings.course,
     )
     device = grader.device.type
     return grader, device, fingerprint.environment(device)

@@ -53,8 +53,6 @@ class Grader:
         worker: a launched but unstarted Worker to use (its torch import may be under way).
         isolation: ``auto`` (strict where possible), ``strict`` or ``basic``.
         hide: more folders student code must not see, such as the gradebook's.
-        threads: torch's threads in the child that runs a submission; None: every core (one
-            submission at a time). A batch gives each of its slots its share.
     """
 
     def __init__(
@@ -68,9 +66,7 @@ class Grader:
         isolation: str | None = options.ISOLATION,
         hide: Iterable[str | Path] = (),
         course: str | Path | None = None,
-        threads: int | None = None,
     ) -> None:
-        self.threads = threads or options.torch_threads(1)
         self.assignment = (
             assignment if isinstance(assignment, Assignment)
             else catalog.get_assignment(assignment, course)
@@ -117,7 +113,7 @@ class Grader:
         return grade(
             self._worker, self.assignment, folder, device=self.device, seed=self.seed,
             data_root=self.data_root, student=student, functions=functions,
-            budget=self.time_budget(), progress=progress, threads=self.threads,
+            budget=self.time_budget(), progress=progress,
         )
 
     def time_budget(self) -> float:
@@ -142,8 +138,7 @@ class Grader:
                                 folder / self.assignment.student_file)
                 start = time.monotonic()
                 result = grade(self._worker, self.assignment, folder, device=self.device,
-                               seed=self.seed, data_root=self.data_root, student="reference",
-                               threads=self.threads)
+                               seed=self.seed, data_root=self.data_root, student="reference")
                 if result.status is not RunStatus.GRADED:  # a budget from a broken run is none
                     raise GraderFault(f"grading the reference to measure the time budget "
                                       f"failed ({result.status}: {result.reason})")

@@ -31,7 +31,7 @@ from grader.outcomes import (
     cause_id,
 )
 from grader.runner.probes import seed_everything
-from grader.runner.worker import Limits, Worker
+from grader.runner.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,12 @@ def grade(
     functions: Iterable[str] | None = None,
     budget: float | None = None,
     progress: Progress | None = None,
-    threads: int = 1,
 ) -> SubmissionResult:
     """Grade one submission folder on a running worker; never raises for bad student code.
 
     ``budget``: seconds the whole submission may take, its import included; the checks left when
     it runs out time out without running, and a check running then is cut short. None: no
-    budget but each check's own timeout. ``progress`` hears of each check as it starts and ends;
-    ``threads``: torch's threads in the child that runs the student's code.
+    budget but each check's own timeout. ``progress`` hears of each check as it starts and ends.
     The training checks run last, so the cheap verdicts come first; the result lists the checks
     in the assignment's order.
     """
@@ -69,8 +67,7 @@ def grade(
     hung: dict[str, CheckResult] = {}  # function -> the check it first timed out in
     end = time.monotonic() + budget if budget is not None else None
     over = cut = 0  # checks the budget left unrun, and checks it cut short
-    with Session(worker, assignment, submission, device=device,
-                 limits=Limits(threads=threads)) as session:
+    with Session(worker, assignment, submission, device=device) as session:
         for done, check in enumerate(checks):
             progress.running(check.title, done, len(checks))
             left = end - time.monotonic() if end is not None else check.timeout

@@ -49,7 +49,6 @@ class Limits:
     cpu_seconds: int = 600  # CPU time over the child's whole life (one submission)
     file_bytes: int = 16 * 2**20  # largest file, printed output included
     open_files: int = 256
-    threads: int = 1  # torch's threads in the child (it is forked from a one-thread zygote)
 
 
 class Worker:

@@ -139,8 +139,6 @@ def _enter_child(
         os.chdir(scratch)
     _tell(ready, "ok")
     os.close(ready)
-    if limits["threads"] > 1:  # the zygote never ran a parallel region: a fresh pool, no hang
-        torch.set_num_threads(limits["threads"])
     child.run(sock, submission, probe_modules)
 
 
