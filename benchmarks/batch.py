@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,14 +22,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from floor import fresh_torch_import
+
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = {"one more": 0.25, "speed-up": 1.6, "training": 1.3}
-
-
-def fresh_torch_import() -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], check=True)
-    return time.perf_counter() - start
 
 
 def write_class(root: Path, students: int) -> Path:

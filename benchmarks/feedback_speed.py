@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from floor import fresh_torch_import
+
 REPO = Path(__file__).resolve().parent.parent
 FILES = {"softmax": "softmax_regression.py", "linreg": "linear_regression.py"}
 # goal -> the most it may cost, as a multiple of the floor (the goals)
@@ -30,12 +32,6 @@ GOALS = {
     ("cold", "softmax"): 3.0, ("cold", "linreg"): 1.5, ("first line", "softmax"): 1.0,
     ("first line", "linreg"): 1.0, ("one more", "softmax"): 0.5, ("one more", "linreg"): 0.10,
 }
-
-
-def fresh_torch_import() -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], check=True)
-    return time.perf_counter() - start
 
 
 def cold_check(folder: Path, assignment: str, data_root: str) -> tuple[float, float, str]:

@@ -10,19 +10,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from floor import fresh_torch_import
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def fresh_torch_import() -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], check=True)
-    return time.perf_counter() - start
 
 
 def reference_submission(folder: Path) -> Path:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from floor import fresh_torch_import
 
 REPO = Path(__file__).resolve().parent.parent
 GOALS = {"p95 ms": 100.0, "ratio": 0.9}
@@ -80,12 +81,6 @@ class Upload:
     job_id: int | None
     position: int | None
     detail: str = ""
-
-
-def fresh_torch_import() -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], check=True)
-    return time.perf_counter() - start
 
 
 def submissions(assignment: str, students: int, count: int) -> list[Work]:
