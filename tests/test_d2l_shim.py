@@ -24,7 +24,7 @@ from torch import nn
 from torch.testing import assert_close
 
 import grader.runner
-from grader.data.fashion_mnist import CLASSES
+from grader.data.fashion_mnist import CLASSES, make_fake
 from grader.runner import datasets
 
 SHIMS = Path(grader.runner.__file__).parent / "shims"
@@ -346,6 +346,21 @@ def test_without_preloaded_fashion_mnist_the_error_says_so(d2l, monkeypatch):
             load()
         assert "Fashion-MNIST is not available to this assignment's code" in str(info.value)
         assert info.value.__suppress_context__  # no LookupError traceback for the learner
+
+
+def test_preloading_from_the_same_root_keeps_the_data_and_another_root_loads_its_own(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(datasets, "_PRELOADED", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    small = make_fake(tmp_path / "small", n_train=30, n_test=10)
+    other = make_fake(tmp_path / "other", n_train=40, n_test=10, seed=1)
+    datasets.preload(FASHION, small)
+    images, labels = datasets.get(FASHION)
+    datasets.preload(FASHION, tmp_path / "x" / ".." / "small")  # the same root, spelled otherwise
+    assert datasets.get(FASHION)[0] is images
+    datasets.preload(FASHION, other)
+    assert len(datasets.get(FASHION)[1]) == 40 and len(labels) == 30
 
 
 def test_the_fashion_mnist_data_module(d2l, fashion):

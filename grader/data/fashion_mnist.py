@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
-import tempfile
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ import torch
 
 from grader import options
 from grader.data.idx import DataError, read_idx, write_idx
+from grader.files import written_whole
 
 __all__ = [
     "CLASSES",
@@ -131,10 +130,16 @@ def load(root: str | Path, split: Literal["train", "test"], *, mapped: bool = Fa
 def _cached_file(image_path: Path) -> Path:
     """Where the pixels of ``image_path`` are kept: named after its path, size and time, so a
     new download is decoded afresh."""
-    info = image_path.stat()
-    key = f"{image_path.resolve()}:{info.st_size}:{info.st_mtime_ns}"
+    _, size, time = _file_identity(image_path)
+    key = f"{image_path.resolve()}:{size}:{time}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return options.user_cache() / f"fashion-mnist-{image_path.name.split('-')[0]}-{digest}.npy"
+
+
+def _file_identity(path: Path) -> tuple[str, int, int]:
+    """What tells one copy of a file from another without reading it: its name, size and time."""
+    info = path.stat()
+    return path.name, info.st_size, info.st_mtime_ns
 
 
 def _mapped(image_path: Path, count: int) -> torch.Tensor | None:
@@ -149,20 +154,11 @@ def _mapped(image_path: Path, count: int) -> torch.Tensor | None:
 
 
 def _keep(pixels: torch.Tensor, image_path: Path) -> None:
-    """Write the pixels for the next process, atomically; a cache that cannot be written is
-    only slower."""
-    target = _cached_file(image_path)
+    """Write the pixels for the next process, whole; a cache that cannot be written is only
+    slower."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as f:
-                np.save(f, pixels.numpy())
-            os.replace(name, target)
-        except BaseException:
-            os.unlink(name)
-            raise
+        with written_whole(_cached_file(image_path)) as partial, partial.open("wb") as f:
+            np.save(f, pixels.numpy())
     except OSError:
         pass
 
@@ -170,10 +166,8 @@ def _keep(pixels: torch.Tensor, image_path: Path) -> None:
 def identity(root: str | Path) -> list[tuple[str, int, int]]:
     """What tells one copy of the data from another without reading it: each file's name,
     size and time (a new download is another copy)."""
-    folder = raw_folder(root)
     try:
-        return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir()
-                      if f.is_file())
+        return sorted(_file_identity(f) for f in raw_folder(root).iterdir() if f.is_file())
     except OSError:
         return []
 
@@ -279,17 +273,14 @@ def _fetch(name: str, md5: str, target: Path, mirrors: Sequence[str], timeout: f
 
 
 def _fetch_one(url: str, md5: str, target: Path, timeout: float) -> None:
-    """Stream url into a temporary file next to target, verify it, then rename it into place."""
+    """Stream url into a file beside target, verify it, then rename it into place."""
     # Some servers refuse urllib's default user agent; torchvision sends its own for this reason.
     request = urllib.request.Request(url, headers={"User-Agent": "grader (d2l chapter 3)"})
     digest = hashlib.md5(usedforsecurity=False)
-    handle, tmp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as r:
-            while chunk := r.read(_CHUNK):
+    # written whole: readers never see a partial file, and a bad one never replaces a good one
+    with written_whole(target) as partial, partial.open("wb") as out:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            while chunk := response.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != md5:
@@ -297,9 +288,6 @@ def _fetch_one(url: str, md5: str, target: Path, timeout: float) -> None:
                 f"{target.name} has md5 {digest.hexdigest()}, expected {md5} (corrupt or "
                 "truncated download)"
             )
-        os.replace(tmp, target)  # atomic on one file system: readers never see a partial file
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _md5(path: Path) -> str:

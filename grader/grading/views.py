@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -25,6 +23,7 @@ import torch
 from grader import options
 from grader.authoring.assignment import Assignment, Check
 from grader.data import fashion_mnist
+from grader.files import written_whole
 from grader.grading.session import Session
 from grader.runner import datasets as public_data
 from grader.runner import probes as builtin
@@ -113,8 +112,7 @@ class Reference:
 
     def probe(self, probe: Callable, *, function: str | None = None, **kwargs: Any) -> Any:
         for name in self._datasets:  # the public training data, as the child has it
-            if not public_data.loaded(name):
-                public_data.preload(name, self._data_root)
+            public_data.preload(name, self._data_root)
         seed_everything(self.seed)
         env = ProbeEnv(self._module, function or self._check.function, torch.device("cpu"))
         return probe(env, **kwargs)
@@ -167,15 +165,8 @@ def _computed_once(compute: Callable[[], float], on_disk: Path | None) -> float:
         pass
     value = float(compute())
     try:
-        on_disk.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=on_disk.parent, suffix=".part")
-        try:
-            with os.fdopen(handle, "w") as f:
-                json.dump({"value": value}, f)
-            os.replace(temporary, on_disk)
-        except OSError:
-            os.unlink(temporary)
-            raise
+        with written_whole(on_disk) as partial:
+            partial.write_text(json.dumps({"value": value}))
     except OSError:
         pass
     return value
@@ -183,7 +174,5 @@ def _computed_once(compute: Callable[[], float], on_disk: Path | None) -> float:
 
 @lru_cache(maxsize=2)
 def _test_set(root: str) -> tuple[torch.Tensor, torch.Tensor]:
-    from grader.data import fashion_mnist
-
     split = fashion_mnist.load(root, "test")
     return split.images, split.labels

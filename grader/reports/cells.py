@@ -1,4 +1,4 @@
-"""Student-controlled text made safe for the files staff open, and files written whole.
+"""Student-controlled text made safe for the files staff open.
 
 A CSV cell that starts with = + - @, a tab or a carriage return is a formula to Excel, LibreOffice
 and Google Sheets (a folder named ``=HYPERLINK(...)`` would become a live link); OWASP's rule is
@@ -8,11 +8,7 @@ characters, which openpyxl refuses in a workbook, are written as \\xNN.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
 
@@ -43,17 +39,3 @@ def text_cells(frame: pd.DataFrame, clean=spreadsheet_text) -> pd.DataFrame:
         if not (pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)):
             safe[column] = safe[column].map(clean).astype(object)
     return safe
-
-
-@contextmanager
-def written_whole(output: Path) -> Iterator[Path]:
-    """A temporary path beside ``output`` to write to; renamed over ``output`` only if the
-    writing succeeded, so a failed write never destroys the last good file."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.stem}.{os.getpid()}.partial{output.suffix}")
-    try:
-        yield partial
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
+from grader.files import written_whole
 from grader.reports import summary
-from grader.reports.cells import spreadsheet_text, written_whole
+from grader.reports.cells import spreadsheet_text
 from grader.reports.schema import (
     checks_of,
     checks_table,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from grader import options
-from grader.reports.cells import text_cells, without_controls, written_whole
+from grader.files import written_whole
+from grader.reports.cells import text_cells, without_controls
 from grader.reports.html import feedback_links, html_report
 from grader.reports.schema import long_scores
 from grader.reports.tables import gradebook, graded_checks, item_analysis
