@@ -48,6 +48,7 @@ demo: install
 	$(BIN)/grader report --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/report.xlsx
 	$(BIN)/grader feedback --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/feedback
 	$(BIN)/grader report --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/report.html
+	$(BIN)/grader similarity --assignment softmax --db sqlite:///$(DEMO)/grades.db --output $(DEMO)/similarity.html
 	@echo "gradebook: $(DEMO)/grades.db; open $(DEMO)/report.html in a browser"
 
 test: install browser postgres

@@ -34,6 +34,7 @@ _ON_FIRST_USE = {
     "create_app": ("grader.service.app", "create_app"),
     "open_service": ("grader.service.submissions", "open_service"),
     "grade_class": ("grader.batch.run", "grade_class"),
+    "similarity": ("grader.similarity.outputs", "similarity"),
     "new_course": ("grader.courses.scaffold", "new_course"),
     "validate_course": ("grader.grading.validation", "validate_course"),
     "describe_intake": ("grader.grading.intake", "describe_intake"),

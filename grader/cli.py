@@ -411,6 +411,36 @@ def feedback(db, assignment, student, output, roster, course) -> None:
 
 
 @main.command()
+@click.option("--assignment", "-a", required=True, help="The assignment to compare.")
+@DB
+@COURSE
+@click.option("--output", "-o", default=None, type=click.Path(path_type=str),
+              help="Write the pairs to this file: html (the code side by side), csv or json.")
+@click.option("--format", "fmt", type=click.Choice(options.SIMILARITY_FORMATS), default=None,
+              help="The file's format  [default: from OUTPUT's suffix]")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=options.SIMILARITY_THRESHOLD,
+              show_default=True, help="List pairs scoring at least this, from 0 to 1.")
+def similarity(assignment, db, course, output, fmt, threshold) -> None:
+    """Rank pairs of the assignment's current submissions by the code they share beyond the
+    book and the rare wrong answers they share: evidence for a person to read, never a grade."""
+    from grader import api
+
+    found = api.similarity(assignment, output, fmt, db=db, course=course, threshold=threshold)
+    click.echo(f"{found.students} students compared; {len(found.pairs)} "
+               f"pair{'' if len(found.pairs) == 1 else 's'} at or above {threshold:g}")
+    for rank, pair in enumerate(found.pairs, 1):
+        functions = ", ".join(name for name, _ in pair.functions[:3])
+        answers = f", {len(pair.answers)} shared wrong answers" if pair.answers else ""
+        click.echo(f"{rank:>3}. {printable(pair.first)} ~ {printable(pair.second)}: "
+                   f"{pair.score:.2f} (code {pair.code:.2f}, behaviour {pair.behaviour:.2f}"
+                   f"{answers}){': ' + printable(functions) if functions else ''}")
+    for left in found.not_compared:
+        click.echo(f"not compared: {printable(left.student)}: {printable(left.reason)}")
+    if output is not None:
+        click.echo(f"wrote {output}")
+
+
+@main.command()
 @click.option("--format", "fmt", type=click.Choice(options.EXPORT_FORMATS), required=True,
               help="canvas, moodle, gradescope-scores: the LMS's grade import CSV; "
                    "gradescope: autograder results.json files.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import browser
 import pandas as pd
@@ -109,49 +108,8 @@ def opened(driver, report):
     return driver
 
 
-# Elements whose right edge is past the window and that no box scrolling sideways holds.
-_STICKING_OUT = """
-const width = document.documentElement.clientWidth;
-const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
-const held = el => { for (let p = el.parentElement; p; p = p.parentElement) {
-    if (p === document.body) return false;
-    if (scrolls(p)) return p.getBoundingClientRect().right <= width; } return false; };
-return [...document.body.querySelectorAll('*')]
-    .filter(el => el.getBoundingClientRect().right > width + 0.5 && !held(el))
-    .slice(0, 5).map(el => `<${el.tagName.toLowerCase()}> ${Math.round(
-        el.getBoundingClientRect().right)} px: ${el.textContent.slice(0, 60)}`);
-"""
-
-
-def _assert_fits(driver) -> None:
-    __tracebackhide__ = True
-    inner = driver.execute_script("return window.innerWidth")
-    assert inner == WIDTH, f"the window is {inner} px wide, not {WIDTH}"
-    wide = driver.execute_script("return document.documentElement.scrollWidth")
-    out = driver.execute_script(_STICKING_OUT)
-    assert wide <= inner, f"the page is {wide} px wide, wider than the window ({inner} px): {out}"
-    assert not out, f"elements past the window's right edge, in no scrolling box: {out}"
-
-
-def _assert_links_resolve(driver) -> int:
-    """Every <a href> leads somewhere: an element with its id, or a file on disk."""
-    __tracebackhide__ = True
-    links = driver.execute_script(
-        "return [...document.querySelectorAll('a[href]')].map(a => [a.getAttribute('href'), "
-        "a.href, a.hash ? !!document.getElementById(decodeURIComponent(a.hash.slice(1))) "
-        ": null])")
-    for written, resolved, found in links:
-        if written.startswith("#"):
-            assert found, f"no element with the id of the link {written!r}"
-            continue
-        url = urlsplit(resolved)
-        assert url.scheme == "file", f"a link off this computer: {written!r}"
-        assert Path(unquote(url.path)).is_file(), f"{written!r} points to no file ({resolved})"
-    return len(links)
-
-
 def test_nothing_is_wider_than_a_1366_pixel_window(opened):
-    _assert_fits(opened)
+    browser.assert_fits(opened, WIDTH)
     boxed = opened.execute_script(
         "return [...document.querySelectorAll('table')].every(t => t.parentElement.matches("
         "'div.scroll') && getComputedStyle(t.parentElement).overflowX === 'auto')")
@@ -160,7 +118,8 @@ def test_nothing_is_wider_than_a_1366_pixel_window(opened):
 
 def test_every_link_resolves(opened, report):
     rows = 2 * len(CLASS)
-    assert _assert_links_resolve(opened) >= 2 * rows  # a student link and a feedback link each
+    # a student link and a feedback link each
+    assert browser.assert_links_resolve(opened) >= 2 * rows
     feedback = opened.execute_script(
         "return [...document.querySelectorAll('a[href]')].filter(a => a.textContent === "
         "'feedback').map(a => a.href)")
@@ -211,13 +170,13 @@ def test_the_checks_catch_a_page_that_breaks_them(driver, tmp_path):
                     + "a long unwrapped cell " * 200 + "</td></tr></table>")
     driver.get(wide.as_uri())
     with pytest.raises(AssertionError, match="wider than the window"):
-        _assert_fits(driver)
+        browser.assert_fits(driver, WIDTH)
     broken = tmp_path / "broken.html"
     broken.write_text('<!DOCTYPE html><a href="#nowhere">x</a> <a href="feedback/x.html">y</a>')
     driver.get(broken.as_uri())
     with pytest.raises(AssertionError, match="no element with the id of the link '#nowhere'"):
-        _assert_links_resolve(driver)
+        browser.assert_links_resolve(driver)
     (tmp_path / "broken.html").write_text('<!DOCTYPE html><a href="feedback/x.html">y</a>')
     driver.get(broken.as_uri())
     with pytest.raises(AssertionError, match="points to no file"):
-        _assert_links_resolve(driver)
+        browser.assert_links_resolve(driver)

@@ -279,7 +279,7 @@ class _Store:
             student=submission.student, course=self.assignment.course,
             assignment=self.assignment.name, version=self.summary.version,
             title=self.assignment.title, course_version=self.summary.course_version,
-            content_hash=submission.content_hash, path=readable(str(submission.source)),
+            content_hash=submission.content_hash, path=readable(str(submission.source.absolute())),
             submitted_at=submission.submitted_at, late_days=self._late_days(submission),
             status=status, started_at=started,
             finished_at=ended, seed=self.settings.seed, device=device or self.settings.device,

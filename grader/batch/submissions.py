@@ -95,6 +95,19 @@ def discover(
     return sorted(found, key=lambda s: (s.student.casefold(), s.student))
 
 
+def found_at(source: Path, unpack_to: Path) -> Submission:
+    """The one submission at ``source`` (a folder or a .zip), as ``discover`` finds it in its
+    parent: the same checks, limits and content hash. FileNotFoundError where there is none."""
+    source = Path(source)
+    with os.scandir(source.parent) as entries:
+        group = [e for e in entries if e.name == source.name]
+    if not group:
+        raise FileNotFoundError(f"{source} is not there")
+    zipped = source.name.lower().endswith(".zip") and not group[0].is_dir(follow_symlinks=False)
+    student = source.name[:-4] if zipped else source.name
+    return _Finder(unpack_to, MAX_BYTES, MAX_FILES).find(student, group)
+
+
 def content_hash(folder: Path) -> str:
     """sha256 over the folder's regular files: each relative path, its size and its bytes."""
     return _tree_hash(_walk(folder, read=True))

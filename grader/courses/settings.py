@@ -19,6 +19,7 @@ time_budget = 60                         # seconds one submission may take in al
 notebook_drop_calls = ["fit_huber"]      # in notebooks, `x = fit_huber(...)` is not graded
 reference = "../answers/huber.py"        # default: the folder's reference.py
 template = ["../starter/huber.py"]       # default: the folder's template/
+book = ["../book/chapter3.py"]           # the book's own code: default the folder's book.py
 ```
 
 A key this file does not know is an error naming the key and the file: a typo must not
@@ -62,6 +63,8 @@ class AssignmentSettings:
     notebook_drop_calls: tuple[str, ...] = ()  # added to the assignment's own
     reference: Path | None = None
     template: tuple[Path, ...] | None = None
+    # The book's own code for the assignment, which grader similarity never counts as shared.
+    book: tuple[Path, ...] = ()
     table: dict = field(default_factory=dict)  # as written: part of the assignment's version
 
     def penalty(self, late_days: float) -> float:
@@ -112,7 +115,7 @@ _COURSE_KEYS = {"name", "title"} | _SERVICE_KEYS
 # always hold the one that interval counts from.
 DAY = 86_400
 _KEYS = {"title", "deadline", "late_until", "late_penalty", "points_scale", "hidden_checks",
-         "time_budget", "notebook_drop_calls", "reference", "template"}
+         "time_budget", "notebook_drop_calls", "reference", "template", "book"}
 
 
 def read_toml(path: Path) -> dict:
@@ -180,7 +183,8 @@ def _assignment(path: Path, name: str, table: dict, folder: Path) -> AssignmentS
         time_budget=_typed(where, table, "time_budget", (int, float)),
         notebook_drop_calls=tuple(_strings(where, table, "notebook_drop_calls") or ()),
         reference=_file(where, folder / name, _typed(where, table, "reference", str)),
-        template=_templates(where, folder / name, table),
+        template=_files(where, folder / name, table, "template"),
+        book=_book(where, folder / name, table),
         table=table,
     )
     if not 0 <= settings.late_penalty <= 1:
@@ -243,8 +247,17 @@ def _file(where: str, folder: Path, name: str | None) -> Path | None:
     return path
 
 
-def _templates(where: str, folder: Path, table: dict) -> tuple[Path, ...] | None:
-    names = _strings(where, table, "template")
+def _files(where: str, folder: Path, table: dict, key: str) -> tuple[Path, ...] | None:
+    """The files ``key`` names, relative to ``folder``; None where it names none."""
+    names = _strings(where, table, key)
     if names is None:
         return None
     return tuple(_file(where, folder, name) for name in names)
+
+
+def _book(where: str, folder: Path, table: dict) -> tuple[Path, ...]:
+    named = _files(where, folder, table, "book")
+    if named is not None:
+        return named
+    default = folder / "book.py"
+    return (default.resolve(),) if default.is_file() else ()

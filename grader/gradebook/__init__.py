@@ -20,11 +20,15 @@ from grader.gradebook.queue import (
     queue_overview,
     renew,
     status,
+    upload_of,
+    upload_path,
+    uploaded_files,
 )
 from grader.gradebook.store import Gradebook, GradebookError, NewRun, Recorded, database_url
 
 __all__ = [
     "Claim", "Enqueued", "Gradebook", "GradebookError", "JobState", "JobStatus", "NewRun",
     "QueueOverview", "Recorded", "RunningJob", "claim", "database_url", "enqueue", "fail",
-    "finish", "history", "queue_overview", "renew", "status",
+    "finish", "history", "queue_overview", "renew", "status", "upload_of", "upload_path",
+    "uploaded_files",
 ]

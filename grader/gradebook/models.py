@@ -124,7 +124,9 @@ class SubmissionRow(Base):
     course: Mapped[str] = _course()
     assignment: Mapped[str] = mapped_column(String(64), index=True)  # the assignment's name
     content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the files' paths and bytes
-    path: Mapped[str] = mapped_column(PlainText)  # where it was found (a folder or a .zip)
+    # where it was found: a batch's folder or .zip (absolute: similarity reads it again), or
+    # "job N", the service's upload N
+    path: Mapped[str] = mapped_column(PlainText)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its newest file
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -187,6 +189,8 @@ class CheckResultRow(Base):
     # shared by a run's checks of one function that failed for one reason; a gradebook from
     # before this column gets it when opened (server_default: rows already there read "")
     cause: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # a failed check's wrong answer, as a digest; older gradebooks get the column, rows read ""
+    answer: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     run: Mapped[RunRow] = relationship(back_populates="results")
 

@@ -13,6 +13,7 @@ on SQLite, which runs in this process, this machine's clock.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,24 @@ MAX_ATTEMPTS = 3  # claims of one job before it fails (docs/service.md)
 RACE_RETRIES = 3  # another writer added the same key, or the same student, first
 
 T = TypeVar("T")
+_UPLOAD = re.compile(r"job (\d+)")
+
+
+def upload_path(job_id: int) -> str:
+    """What a run graded from job ``job_id`` stores as its submission's path."""
+    return f"job {job_id}"
+
+
+def upload_of(path: str) -> int | None:
+    """The job a submission's ``path`` names (``upload_path``); None for a batch's path."""
+    named = _UPLOAD.fullmatch(path)
+    return int(named.group(1)) if named else None
+
+
+def uploaded_files(gradebook: Gradebook, job_id: int) -> bytes | None:
+    """The zip that job ``job_id`` uploaded; None where the job is gone."""
+    with gradebook.session() as session:
+        return session.scalar(select(JobRow.files).where(JobRow.id == job_id))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 import torch
 
@@ -162,13 +163,14 @@ def run_check(
     start = time.monotonic()
     reference = Reference(module, check, _check_seed(seed, check.id), data_root,
                           session.assignment)
-    outcome, message, hint, signature = _outcome(check, session, reference)
+    outcome, message, hint, signature, answer = _outcome(check, session, reference)
     where = session.intake.where_defined(check.function) if session.intake else None
     if where and outcome in _REVEALING and message:  # a notebook: say which cell to look at
         message = f"{message} [{check.function} is in {where}]"
     if check.hidden and outcome in _REVEALING:
         # A matched mistake's hint is computed from the hidden inputs too; "not implemented"
         # and "skipped" reveal nothing. Nor may a cause shared with a visible check tell which.
+        # The answer's digest stays: it cannot be turned back into the answer or the inputs.
         message, hint, signature = HIDDEN_MESSAGE, "", ""
     return CheckResult(
         id=check.id,
@@ -183,41 +185,48 @@ def run_check(
         duration=time.monotonic() - start,
         hidden=check.hidden,
         cause=cause_id(check.function, signature) if signature else "",
+        answer=answer,
     )
 
 
 _REVEALING = (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)  # their messages carry inputs
 
 
-def _outcome(
-    check: Check, session: Session, reference: Reference
-) -> tuple[Outcome, str, str, str]:
-    """(outcome, message, hint, the cause's signature: "" where there is none to share)."""
+class _Ending(NamedTuple):
+    outcome: Outcome
+    message: str = ""
+    hint: str = ""
+    signature: str = ""  # the cause's: "" where there is none to share
+    answer: str = ""  # a failure's wrong answer, as a digest (CheckFailed.answer)
+
+
+def _outcome(check: Check, session: Session, reference: Reference) -> _Ending:
     if check.category is Category.DEVICE and session.device.type != "cuda":
-        return Outcome.SKIPPED, "device checks run only with --device cuda on a GPU", "", ""
+        return _Ending(Outcome.SKIPPED, "device checks run only with --device cuda on a GPU")
     unavailable = session.unavailable(check.function)
     if unavailable is not None:
-        return unavailable.outcome, unavailable.message, "", unavailable.message
+        return _Ending(unavailable.outcome, unavailable.message, "", unavailable.message)
     handed = handed_to_the_book(session, check.function)
     if handed:
-        return Outcome.FAILED, handed, BOOK_HINT, handed
+        return _Ending(Outcome.FAILED, handed, BOOK_HINT, handed)
     deadline = time.monotonic() + check.timeout
     seed_everything(reference.seed)  # the check's own random inputs are the same on every run
     try:
         check.run(Student(session, check, reference.seed, deadline), reference)
     except CheckFailed as failed:
         # one named mistake is one cause; a failure without a name is its own
-        return Outcome.FAILED, failed.message, failed.hint, failed.hint or f"check {check.id}"
+        return _Ending(Outcome.FAILED, failed.message, failed.hint,
+                       failed.hint or f"check {check.id}", failed.answer)
     except StudentProblem as problem:
-        return problem.outcome, problem.message, problem.hint, problem.cause
+        return _Ending(problem.outcome, problem.message, problem.hint, problem.cause)
     except GraderFault as fault:  # already noted on the session: the run gets no score
-        return Outcome.ERROR, str(fault), "", str(fault)
+        return _Ending(Outcome.ERROR, str(fault), "", str(fault))
     except Exception as err:  # a bug in the check itself, or the machine's (a disk full)
         log.exception("check %s crashed", check.id)
         message = f"the grader's check {check.id} crashed ({type(err).__name__}: {err})"
         session.failed(message)
-        return Outcome.ERROR, message, "", f"check {check.id}"
-    return Outcome.PASSED, "", "", ""
+        return _Ending(Outcome.ERROR, message, "", f"check {check.id}")
+    return _Ending(Outcome.PASSED)
 
 
 BOOK_HINT = ("write it yourself: the book's other d2l helpers may be called, as the book does, but "

@@ -42,6 +42,9 @@ DB_URL = "sqlite:///grades.db"
 # What `grader report` and `grader export` write.
 REPORT_FORMATS = ("csv", "xlsx", "parquet", "json", "html")
 EXPORT_FORMATS = ("canvas", "moodle", "gradescope-scores", "gradescope")
+# grader similarity: what it writes (by the output's suffix), and the pair score it lists from.
+SIMILARITY_FORMATS = ("html", "csv", "json")
+SIMILARITY_THRESHOLD = 0.5
 
 # The course: --course (a folder, or the name an installed course registers under the entry-point
 # group COURSE_ENTRY_POINTS), else $GRADER_COURSE, else the built-in course, whose course.toml

@@ -76,6 +76,10 @@ class CheckResult:
     # Checks of one function that did not pass for the same reason (one exception at one place in
     # the student's code, one named mistake) share this id; "" for a pass or a skip.
     cause: str = ""
+    # A failed check's wrong answer as a digest (never the answer): two submissions with the same
+    # one on the same hidden inputs made the same mistake, which the similarity report weighs by
+    # how rare it is. "" unless failed.
+    answer: str = ""
 
     @property
     def counted(self) -> bool:

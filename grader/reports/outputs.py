@@ -141,7 +141,7 @@ def override(
     """Record a manual score that wins over the grader's; returns the override's id."""
     with Gradebook(db, create=False) as gradebook:
         name = course_of(gradebook, course)
-        _known(gradebook, name, assignment)
+        known_assignment(gradebook, name, assignment)
         return gradebook.override(student, assignment, points, by=by, reason=reason,
                                   check_id=check_id, course=name or options.BUILTIN_COURSE)
 
@@ -201,7 +201,7 @@ def _course_settings(where: str | None, name: str | None) -> CourseSettings | No
     return None
 
 
-def _known(gradebook: Gradebook, course: str | None, assignment: str | None) -> None:
+def known_assignment(gradebook: Gradebook, course: str | None, assignment: str | None) -> None:
     """The one lookup of an assignment named on the command line: it must be in the gradebook,
     and a near miss is named ("linre": did you mean linreg?)."""
     if assignment is None:
@@ -219,7 +219,7 @@ def _tables(db: str | None, assignment: str | None, course: str | None,
             roster: str | Path | None, *, required: bool = True) -> _Class:
     with Gradebook(db, create=False) as gradebook:
         name = course_of(gradebook, course)
-        _known(gradebook, name, assignment)
+        known_assignment(gradebook, name, assignment)
         settings = _course_settings(course, name)
         scores, checks = tables(gradebook, assignment, course=name, settings=settings)
         chosen = read_roster(roster) if roster is not None else gradebook.roster(

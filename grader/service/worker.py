@@ -35,7 +35,17 @@ from grader.authoring.assignment import Assignment
 from grader.batch.executor import Job, Settings, build_grader, grade_job, utcnow
 from grader.batch.run import run_outcome
 from grader.batch.submissions import Submission, discover
-from grader.gradebook import Claim, Gradebook, JobState, NewRun, claim, fail, finish, renew
+from grader.gradebook import (
+    Claim,
+    Gradebook,
+    JobState,
+    NewRun,
+    claim,
+    fail,
+    finish,
+    renew,
+    upload_path,
+)
 from grader.gradebook import status as job_status
 from grader.outcomes import (
     NEEDS_REGRADE,
@@ -280,7 +290,7 @@ class _RunOf:
             student=self.held.student_id, course=self.graders.course.name,
             assignment=self.held.assignment, version=self.graders.version(self.assignment),
             title=self.assignment.title, course_version=self.graders.course_version,
-            content_hash=self.submission.content_hash, path=f"job {self.held.job_id}",
+            content_hash=self.submission.content_hash, path=upload_path(self.held.job_id),
             submitted_at=self.held.created_at, late_days=self.held.late_days,
             status=status, started_at=started,
             finished_at=ended, seed=settings.seed, device=device or settings.device,
