@@ -13,18 +13,25 @@ import random
 import shutil
 import subprocess
 import sys
+import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import browser
+import nbformat
 import pytest
 import similarity_class as corpus
 import torch
 from helpers import REPO
+from nbformat.v4 import new_code_cell, new_notebook
 
 from grader import api, options
+from grader.batch.submissions import found_at
+from grader.gradebook import Gradebook, NewRun, enqueue, upload_path
 from grader.grading.catalog import get_assignment
 from grader.numeric.compare import CheckFailed, answer_digest, assert_close
-from grader.outcomes import UsageError
+from grader.outcomes import RunStatus, UsageError
+from grader.reports.frames import tables
 from grader.similarity.fingerprints import K, W, parts, run_hashes, winnowed
 from grader.similarity.ranking import Answer, Student, book_hashes, rank
 
@@ -33,6 +40,12 @@ BOOK = [REPO / "reference" / "linear_regression.py", REPO / "student_template" /
         "linear_regression.py", REPO / "assignments" / "linreg" / "book.py"]
 HOSTILE_NAME = '<img src="x" onerror="window.pwned = 1">'
 HOSTILE_CODE = "# </pre><script>window.pwned = 2</script>\n"
+BOOKISH = {f: corpus.WAYS[f][0] for f in corpus.SIGNATURES}
+OWN_HUBER = """
+        d = y_hat - y.reshape(y_hat.shape)
+        inside = (d.abs() <= sigma).to(d.dtype)
+        return inside * (d * d) / (2 * sigma) + (1 - inside) * (d.abs() - sigma / 2)
+        """
 
 
 def grade(root: Path, db: Path, *more: str) -> None:
@@ -203,7 +216,12 @@ def test_the_copy_is_found_by_its_code_and_the_shared_mistake_by_its_answer(ever
     assert bug.functions[0][0] == "huber_loss"
 
 
-def test_two_book_faithful_solutions_score_below_the_threshold(everyone):
+def test_two_book_faithful_correct_solutions_score_below_the_threshold(graded, everyone):
+    with Gradebook(f"sqlite:///{graded}", create=False) as gradebook:
+        marks, _ = tables(gradebook, "linreg")
+    marks = marks.set_index("student")
+    for student in corpus.BOOK_FAITHFUL:  # correct: full marks
+        assert marks.loc[student, "score"] == marks.loc[student, "max_score"] > 0
     scores = {(p.first, p.second): p.score for p in everyone.pairs}
     assert scores.get(corpus.BOOK_FAITHFUL, 0.0) < options.SIMILARITY_THRESHOLD
 
@@ -252,11 +270,16 @@ def awkward(tmp_path_factory) -> Path:
         "empty": "",
         "moved": corpus.source({f: corpus.WAYS[f][0] for f in corpus.SIGNATURES}
                                | {"huber_loss": corpus.PRECEDENCE_BUG}, corpus.NAMES[1]),
-        "plain": corpus.book_faithful(corpus.NAMES[2], "as the book has it:"),
+        "plain": corpus.source(BOOKISH | {"huber_loss": OWN_HUBER}, corpus.NAMES[2]),
     }
     for student, text in files.items():
         (root / student).mkdir(parents=True)
         (root / student / "linear_regression.py").write_text(text)
+    # a notebook, one cell per function, sharing plain's own huber_loss
+    cells = corpus.source(BOOKISH | {"huber_loss": OWN_HUBER}, corpus.NAMES[5]).split("\n\n\n")
+    (root / "nb").mkdir()
+    nbformat.write(new_notebook(cells=[new_code_cell(cell) for cell in cells]),
+                   root / "nb" / "linear_regression.ipynb")
     grade(root, folder / "grades.db")
     shutil.move(root / "moved", folder / "elsewhere")
     return folder / "grades.db"
@@ -269,9 +292,12 @@ def test_what_cannot_be_compared_is_listed_with_the_reason(awkward):
     assert "syntax error (line 1)" in left["broken"].reason and not left["broken"].by_answers
     assert left["empty"].reason == "linear_regression.py is empty"
     assert left["moved"].reason.startswith("its files are no longer at ")
-    assert left["moved"].by_answers and found.students == 4  # moved: its answers still count
+    assert left["moved"].by_answers and found.students == 5  # moved: its answers still count
     top = found.pairs[0]
     assert (top.first, top.second) == (HOSTILE_NAME, '=HYPERLINK("x")')
+    notebook = {(p.first, p.second): p for p in found.pairs}[("nb", "plain")]
+    assert notebook.score >= options.SIMILARITY_THRESHOLD
+    assert notebook.functions[0][0] == "huber_loss"
 
 
 def test_html_and_csv_keep_student_text_as_text(awkward, tmp_path):
@@ -305,6 +331,33 @@ def test_bad_arguments_get_one_line(graded, tmp_path):
         assert shown.returncode == 2 and said in shown.stderr, shown.stderr
     with pytest.raises(UsageError, match="no assignment 'softmax'"):
         api.similarity("softmax", db=f"sqlite:///{graded}")
+
+
+def test_an_upload_to_the_service_is_read_again_from_its_job(tmp_path):
+    """The service's runs name their job ("job N"); the upload's zip is in the gradebook."""
+    mine = {f: corpus.WAYS[f][1] for f in corpus.SIGNATURES} | corpus.UNUSUAL
+    uploads = {"s1": corpus.source(mine, corpus.NAMES[0]),
+               "s2": corpus.copied(mine, corpus.NAMES[3])}
+    db = f"sqlite:///{tmp_path / 'grades.db'}"
+    now = datetime.now(timezone.utc)
+    with Gradebook(db) as gradebook:
+        for student, text in [*uploads.items(), ("s3", "")]:
+            upload = tmp_path / f"{student}.zip"
+            with zipfile.ZipFile(upload, "w") as zipped:
+                zipped.writestr("linear_regression.py", text)
+            job = enqueue(gradebook, course=options.BUILTIN_COURSE, assignment="linreg",
+                          student_id=student, files=upload.read_bytes()).id
+            found = found_at(upload, tmp_path / "unpacked")
+            gradebook.record(NewRun(
+                student=student, assignment="linreg", version="v1", content_hash=found
+                .content_hash, path=upload_path(job if student != "s3" else 999),
+                submitted_at=None, status=RunStatus.GRADED, started_at=now, finished_at=now,
+                seed=0, device="cpu", isolation="basic", fingerprint={}))
+    found = api.similarity("linreg", db=db)
+    assert [(p.first, p.second) for p in found.pairs] == [("s1", "s2")]
+    assert found.pairs[0].code > 0.9
+    assert [(n.student, n.reason) for n in found.not_compared] == [
+        ("s3", "the upload of job 999 is no longer in the gradebook")]
 
 
 # in a browser
