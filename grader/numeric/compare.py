@@ -80,7 +80,7 @@ def answer_digest(actual: torch.Tensor, wrong: torch.Tensor) -> str:
     picked = actual.double()[wrong].nan_to_num(nan=1e300, posinf=1e301, neginf=-1e301)
     means = (picked.mean().item(), picked.abs().mean().item()) if picked.numel() else (0.0, 0.0)
     summary = f"{tuple(actual.shape)}:{means[0]:.3g}:{means[1]:.3g}:".encode()
-    return _digest(summary + wrong.to(torch.uint8).numpy().tobytes())
+    return _digest(summary + wrong.to(torch.uint8).cpu().numpy().tobytes())
 
 
 def _digest(data: bytes) -> str:
