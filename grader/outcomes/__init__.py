@@ -30,6 +30,7 @@ from grader.outcomes.results import (
     RunStatus,
     SubmissionResult,
     cause_id,
+    penalised,
     total,
 )
 
@@ -39,5 +40,5 @@ __all__ = [
     "Category", "CheckResult", "ExitCode", "GraderError", "GraderFault", "Interrupted",
     "NotImplementedByStudent",
     "Outcome", "RunStatus", "StudentError", "StudentProblem", "StudentTimeout",
-    "SubmissionResult", "UsageError", "cause_id", "total",
+    "SubmissionResult", "UsageError", "cause_id", "penalised", "total",
 ]

@@ -144,6 +144,12 @@ def total(checks: Iterable[CheckResult]) -> tuple[float, float]:
             round(sum(c.max_points for c in counted), 6))
 
 
+def penalised(score: float, penalty: float) -> float:
+    """``score`` less the fraction ``penalty`` a late submission loses, to 6 decimals: the one
+    formula every report, export and the service's pages use."""
+    return round(score * (1 - penalty), 6)
+
+
 @dataclass(frozen=True)
 class SubmissionResult:
     assignment: str

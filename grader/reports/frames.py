@@ -22,7 +22,7 @@ from grader.gradebook.models import (
     SubmissionRow,
 )
 from grader.gradebook.store import Gradebook
-from grader.outcomes import NEEDS_REGRADE, RESULT_COLUMNS, RunStatus
+from grader.outcomes import NEEDS_REGRADE, RESULT_COLUMNS, RunStatus, penalised
 from grader.reports.schema import CHECK_COLUMNS, SCORE_COLUMNS, counted_rows
 
 
@@ -171,7 +171,8 @@ def _penalise(scores: pd.DataFrame, settings: CourseSettings | None,
     # A whole-score override is course staff's final word, lateness weighed: nothing on top.
     scores.loc[whole_override, "late_penalty"] = 0.0
     scores["raw_score"] = scores["score"]
-    scores["score"] = (scores["raw_score"] * (1 - scores["late_penalty"])).round(6)
+    scores["score"] = [penalised(score, penalty) for score, penalty
+                       in zip(scores["raw_score"], scores["late_penalty"], strict=True)]
 
 
 def _frame(gradebook: Gradebook, query) -> pd.DataFrame:

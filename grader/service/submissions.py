@@ -19,7 +19,7 @@ from grader.courses.settings import AssignmentSettings
 from grader.gradebook import Enqueued, Gradebook, JobState, JobStatus, enqueue, history, status
 from grader.gradebook.results import stored_result
 from grader.gradebook.tokens import Principal
-from grader.outcomes import SubmissionResult
+from grader.outcomes import SubmissionResult, penalised
 from grader.service.policy import admission
 from grader.service.uploads import UploadRefused, accept_upload
 
@@ -60,7 +60,7 @@ class Submission:
         """The result's score after the late penalty, as reports count it."""
         if self.result is None:
             return None
-        return round(self.result.score * (1 - self.late_penalty), 6)
+        return penalised(self.result.score, self.late_penalty)
 
     @property
     def state(self) -> JobState:
