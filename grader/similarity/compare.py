@@ -73,7 +73,7 @@ def compare_class(gradebook: Gradebook, assignment: Assignment, course: str | No
         if reason:
             left_out.append(NotCompared(name, f"{reason}; its wrong answers are compared",
                                         by_answers=True))
-        students.append(Student(name, fingerprinted, answers.get(name, frozenset()), reason))
+        students.append(Student(name, fingerprinted, answers.get(name, frozenset())))
     if len(students) == 1:
         alone = f"the only submission of {assignment.name} that can be compared"
         left_out = [n for n in left_out if n.student != students[0].name]

@@ -1,21 +1,19 @@
 """Pairs of students ranked by two signals: the code they share beyond the book, and the rare
 wrong answers they share on the same hidden inputs. Pure: what is compared comes in as values.
 
-Code. Each student's functions are fingerprinted (``fingerprints``); a fingerprint of the book
-(the starter, the reference, the course's file of the book's code) never counts, and one the
-class shares counts for less: its weight is log((N + 1) / n) for n of N students holding it, so
-the way everyone writes a line is nearly boilerplate too. A pair's code signal is the weighted
-Jaccard of their fingerprints (shared weight over the weight of either), times how much they
-share: 1 - exp(-u / EVIDENCE), u the shared weight in fingerprints only the pair holds. Two
-students who both wrote the book's code with the same one-token change share everything that
-is not the book, but only a token's worth: that is not a copy.
+One rule weighs both: a thing n students of the class share links n(n - 1) / 2 pairs, and each
+of those pairs gets 1 / (n(n - 1) / 2) of it, 1 when the two are the only ones. What everyone
+writes alike, or gets wrong alike, links so many pairs that it says almost nothing of one.
+
+Code. Each student's functions are fingerprinted (``fingerprints``); a run of the book's code
+(the starter, the reference, the course's file of the book's code) never counts. The pair's
+code signal is 1 - exp(-links / EVIDENCE) over the fingerprints they share.
 
 Behaviour. A failed check's wrong answer is kept as a digest; the same digest on the same check
-in two submissions is the same wrong output on the same hidden inputs. Its rarity is
-log(N / n) / log(N / 2), 1 when the two are the only ones and 0 when everyone is, and a
-quarter of that for a mistake the grader names (a hint): one many make. Per function
-the rarest shared answer counts (one bug fails several checks), STRENGTH times its rarity, and
-the functions combine as independent evidence: 1 - prod(1 - s).
+in two submissions is the same wrong output on the same hidden inputs. Its link counts NAMED as
+much for a mistake the grader names (its result has a hint): one many make. Per function the
+strongest shared answer counts (one bug fails several checks), STRENGTH times its link, and the
+functions combine as independent evidence: 1 - prod(1 - s).
 
 The pair's score combines both the same way, 1 - (1 - code)(1 - behaviour); each signal's
 share of the evidence is listed beside it. The score never changes a grade.
@@ -52,12 +50,11 @@ class Answer:
 @dataclass(frozen=True)
 class Student:
     """What is compared of one student: their code's parts (none where the code could not be
-    read, with the reason) and their failed checks' answers."""
+    read) and their failed checks' answers."""
 
     name: str
     parts: Mapping[str, Part]
     answers: frozenset[Answer] = frozenset()
-    unreadable: str = ""  # why the code is not compared; "" when it is
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,7 @@ class SharedAnswer:
     check_id: str
     function: str
     given_by: int  # students of the class who gave this wrong answer
-    rarity: float  # 1: only this pair; 0: everyone; NAMED of that for a mistake the grader names
+    weight: float  # its link: 1 when only this pair gave it, NAMED of that for a named mistake
     named: bool = False
 
 
@@ -87,7 +84,7 @@ class Pair:
     behaviour: float
     # (function, its own code signal) where that is at least SHOWN, highest first
     functions: tuple[tuple[str, float], ...]
-    answers: tuple[SharedAnswer, ...]  # rarest first
+    answers: tuple[SharedAnswer, ...]  # the weightiest first
     first_regions: tuple[Region, ...] = ()
     second_regions: tuple[Region, ...] = ()
 
@@ -141,14 +138,14 @@ def _shared_answers(a: Student, b: Student, given: Counter) -> list[SharedAnswer
     shared = [SharedAnswer(x.check_id, x.function, given[x],
                            _link(given[x]) * (NAMED if x.named else 1.0), x.named)
               for x in a.answers & b.answers]
-    return sorted(shared, key=lambda s: (-s.rarity, s.check_id))
+    return sorted(shared, key=lambda s: (-s.weight, s.check_id))
 
 
 def _behaviour(answers: list[SharedAnswer]) -> float:
-    rarest: dict[str, float] = {}
+    strongest: dict[str, float] = {}
     for answer in answers:
-        rarest[answer.function] = max(rarest.get(answer.function, 0.0), answer.rarity)
-    return 1 - math.prod(1 - STRENGTH * r for r in rarest.values())
+        strongest[answer.function] = max(strongest.get(answer.function, 0.0), answer.weight)
+    return 1 - math.prod(1 - STRENGTH * w for w in strongest.values())
 
 
 def _pair(a: Student, b: Student, score: float, code: float, behaviour: float,
