@@ -1,9 +1,10 @@
 """What `grader similarity` costs for a class of 300, and whether the planted pairs still lead.
 
 The class is tests/similarity_class.py's at 300 students (294 independent, everyone following
-the book in their own words, and the three planted pairs), graded for real by `grader batch`
-into a SQLite gradebook; then `grader similarity` runs as a person runs it, a fresh process.
-The issue's goal: under a minute on two cores. Printed beside the floor of the same run.
+the book in their own words, the two planted pairs and the two book-faithful students), graded
+for real by `grader batch` into a SQLite gradebook; then `grader similarity` runs as a person
+runs it, a fresh process. The issue's goal: under a minute on two cores. Printed beside the
+floor of the same run.
 
     .venv/bin/python benchmarks/similarity.py [--students 300] [--keep DIR]
 """

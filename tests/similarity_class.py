@@ -1,5 +1,5 @@
 """A class of linreg submissions for the similarity tests: everyone follows the book, each in
-their own words, and three pairs were planted.
+their own words; two pairs were planted, and two students are the book, word for word.
 
 Independent students pick, per function, one of a few correct ways (the book's, the reference's,
 a common alternative), name their variables their own way and comment their own way, so two of
@@ -11,8 +11,8 @@ them often agree on a function the way two learners of one book do. The planted 
 - ``bug_from`` / ``bug_to``: otherwise independent (different choices everywhere), but bug_to
   took bug_from's huber_loss, an unusual precedence mistake (``d**2 / 2 * sigma``) that no one
   else makes: the same wrong answer on the same hidden inputs.
-- ``book_a`` / ``book_b``: two independent, correct, book-faithful solutions: the book's code
-  with their own names. They must score below the threshold.
+- ``book_a`` / ``book_b``: not planted: two independent, correct, book-faithful solutions, the
+  book's code with their own names. They must score below the threshold.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def compare_class(gradebook: Gradebook, assignment: Assignment, course: str | No
             try:
                 fingerprinted = parts(code.text, assignment.functions)
                 texts[name] = code.text
-            except (SyntaxError, ValueError) as err:
+            except (SyntaxError, ValueError, RecursionError) as err:
                 reason = f"{assignment.student_file} does not parse ({err})"
         scored = str(row.status) in {str(s) for s in SCORED}
         if reason and not (scored and answers.get(name)):

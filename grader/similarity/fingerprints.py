@@ -56,7 +56,7 @@ def parts(source: str, functions: Iterable[str]) -> dict[str, Part]:
     """``source``'s functions named in ``functions`` (the last definition of each, as Python
     keeps it) and the rest of the file (``REST``), fingerprinted; a function the file lacks is
     absent. Raises SyntaxError (or ValueError for a NUL byte) when the source does not parse."""
-    tree = ast.parse(source)
+    tree = ast.parse(source)  # what does not parse raises here, before the tokenizer sees it
     wanted = set(functions)
     spans = {node.name: (node.lineno, node.end_lineno) for node in tree.body
              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in wanted}
@@ -74,9 +74,12 @@ def normalised(source: str, tree: ast.Module) -> list[Token]:
     """The tokens of ``source`` that say what the code does, normalised (see the module)."""
     kept_names = _KEPT_NAMES | _imported(tree)
     quiet = _docstring_lines(tree)
-    raw = [tok for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-           if tok.type not in _DROPPED
-           and not any(a <= tok.start[0] and tok.end[0] <= b for a, b in quiet)]
+    try:
+        raw = [tok for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+               if tok.type not in _DROPPED
+               and not any(a <= tok.start[0] and tok.end[0] <= b for a, b in quiet)]
+    except tokenize.TokenError as err:  # parsed, yet the tokenizer disagrees: no tokens to trust
+        raise SyntaxError(f"cannot be tokenized: {err.args[0]}") from None
     out: list[Token] = []
     depth = 0
     for i, tok in enumerate(raw):
