@@ -30,7 +30,7 @@ from grader.batch.submissions import found_at
 from grader.gradebook import Gradebook, NewRun, enqueue, upload_path
 from grader.grading.catalog import get_assignment
 from grader.numeric.compare import CheckFailed, answer_digest, assert_close
-from grader.outcomes import RunStatus, UsageError
+from grader.outcomes import Category, CheckResult, Outcome, RunStatus, UsageError
 from grader.reports.frames import tables
 from grader.similarity.fingerprints import K, W, parts, run_hashes, winnowed
 from grader.similarity.ranking import Answer, Student, book_hashes, rank
@@ -38,6 +38,8 @@ from grader.similarity.ranking import Answer, Student, book_hashes, rank
 LINREG = get_assignment("linreg")
 BOOK = [REPO / "reference" / "linear_regression.py", REPO / "student_template" /
         "linear_regression.py", REPO / "assignments" / "linreg" / "book.py"]
+pytest_plugins = ["postgres"]
+
 HOSTILE_NAME = '<img src="x" onerror="window.pwned = 1">'
 HOSTILE_CODE = "# </pre><script>window.pwned = 2</script>\n"
 BOOKISH = {f: corpus.WAYS[f][0] for f in corpus.SIGNATURES}
@@ -333,15 +335,25 @@ def test_bad_arguments_get_one_line(graded, tmp_path):
         api.similarity("softmax", db=f"sqlite:///{graded}")
 
 
-def test_an_upload_to_the_service_is_read_again_from_its_job(tmp_path):
-    """The service's runs name their job ("job N"); the upload's zip is in the gradebook."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path) -> str:
+    """A new, empty gradebook on each database the grader supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'grades.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_an_upload_to_the_service_is_read_again_from_its_job(url, tmp_path):
+    """The service's runs name their job ("job N"); the upload's zip is in the gradebook, and
+    a wrong answer's digest goes in and out of either database."""
     mine = {f: corpus.WAYS[f][1] for f in corpus.SIGNATURES} | corpus.UNUSUAL
     uploads = {"s1": corpus.source(mine, corpus.NAMES[0]),
-               "s2": corpus.copied(mine, corpus.NAMES[3])}
-    db = f"sqlite:///{tmp_path / 'grades.db'}"
+               "s2": corpus.copied(mine, corpus.NAMES[3]), "s3": ""}
+    wrong = CheckResult("huber_matches", "huber_loss", Category.CORRECTNESS, Outcome.FAILED,
+                        0.0, 1.0, "huber_loss matches", "3 of 40 differ", answer="a7e6ba89e17102b9")
     now = datetime.now(timezone.utc)
-    with Gradebook(db) as gradebook:
-        for student, text in [*uploads.items(), ("s3", "")]:
+    with Gradebook(url) as gradebook:
+        for student, text in uploads.items():
             upload = tmp_path / f"{student}.zip"
             with zipfile.ZipFile(upload, "w") as zipped:
                 zipped.writestr("linear_regression.py", text)
@@ -352,12 +364,14 @@ def test_an_upload_to_the_service_is_read_again_from_its_job(tmp_path):
                 student=student, assignment="linreg", version="v1", content_hash=found
                 .content_hash, path=upload_path(job if student != "s3" else 999),
                 submitted_at=None, status=RunStatus.GRADED, started_at=now, finished_at=now,
-                seed=0, device="cpu", isolation="basic", fingerprint={}))
-    found = api.similarity("linreg", db=db)
+                seed=0, device="cpu", isolation="basic", fingerprint={}, checks=(wrong,)))
+    found = api.similarity("linreg", db=url)
     assert [(p.first, p.second) for p in found.pairs] == [("s1", "s2")]
     assert found.pairs[0].code > 0.9
-    assert [(n.student, n.reason) for n in found.not_compared] == [
-        ("s3", "the upload of job 999 is no longer in the gradebook")]
+    assert [(a.check_id, a.given_by) for a in found.pairs[0].answers] == [("huber_matches", 3)]
+    assert [(n.student, n.reason, n.by_answers) for n in found.not_compared] == [
+        ("s3", "the upload of job 999 is no longer in the gradebook; its wrong answers are "
+               "compared", True)]
 
 
 # in a browser
