@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL server for the tests: Debian's binaries, a temporary cluster.
 
 ``postgres_server`` starts one cluster for the session (about 2 s), listening on a unix socket
-only, with fsync off; ``postgres_url`` gives each test a fresh, empty database on it. Where no
-PostgreSQL is installed the tests that use them are skipped, naming the package to install.
+only, with fsync off; ``postgres_url`` gives each test a fresh, empty database on it, and ``url``
+runs a test once on a new SQLite gradebook and once on such a database. Where no PostgreSQL is
+installed the tests that use them are skipped, naming the package to install.
 PostgreSQL refuses to run as root, so as root the cluster runs as the ``postgres`` system user.
 """
 
@@ -111,3 +112,11 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """The URL of a fresh, empty database on the session's server."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path) -> str:
+    """A new, empty gradebook on each database the grader supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'grades.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -58,14 +58,6 @@ def new_run(student: str = "alice", digest: str = "h1", **extra) -> NewRun:
     return NewRun(**{**fields, **extra})
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
-    """A new, empty gradebook on each database the grader supports."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'grades.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
 def runs_of(url: str) -> Counter:
     """(student, status) -> how many runs."""
     query = (select(StudentRow.name, RunRow.status)

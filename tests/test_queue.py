@@ -74,14 +74,6 @@ def submit(book: Gradebook, student: str = "alice", **extra):
                    files=upload(student), **extra)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
-    """A new, empty gradebook on each database the grader supports."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'grades.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def book(url):
     with Gradebook(url) as gradebook:

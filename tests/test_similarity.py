@@ -335,14 +335,6 @@ def test_bad_arguments_get_one_line(graded, tmp_path):
         api.similarity("softmax", db=f"sqlite:///{graded}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
-    """A new, empty gradebook on each database the grader supports."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'grades.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
 def test_an_upload_to_the_service_is_read_again_from_its_job(url, tmp_path):
     """The service's runs name their job ("job N"); the upload's zip is in the gradebook, and
     a wrong answer's digest goes in and out of either database."""
