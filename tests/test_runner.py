@@ -134,6 +134,43 @@ def test_os_exit_is_a_dead_child_never_a_result(child):
         call(child, "double", 1)
 
 
+LAST_PID = Path("/proc/sys/kernel/ns_last_pid")
+
+
+def stranger_with_pid(pid: int) -> subprocess.Popen:
+    """A process elsewhere on the machine, leading a group of its own, that the kernel gave
+    ``pid``: as a busy machine whose pids wrap around would, made here on purpose."""
+    for _ in range(20):  # another process on the machine may take the pid first: ask again
+        LAST_PID.write_text(str(pid - 1))
+        stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        if stranger.pid == pid:
+            return stranger
+        stranger.kill()
+        stranger.wait()
+    pytest.fail(f"the kernel never gave pid {pid} to a new process")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="choosing the next pid (ns_last_pid) needs root")
+def test_a_child_gone_for_good_takes_no_stranger_with_its_group_id(worker, make_submission):
+    """The zygote kills a child's process group, whose id is the child's pid. Once the child is
+    reaped and its group empty, that pid may belong to anyone: killing by it then must not
+    reach a stranger who got it."""
+    folder = make_submission({"student.py": STUDENT})
+    c = worker.spawn(folder)
+    c.request({"op": "import", "file": "student.py", "functions": FUNCTIONS}, timeout=20)
+    with pytest.raises(ChildDied, match="exited with status 0"):
+        call(c, "exit_hard")  # the zygote has reaped it: its pid is free
+    stranger = stranger_with_pid(c.pid)
+    try:
+        worker.kill(c.pid)  # as the grader does when it learns how a child ended
+        with pytest.raises(subprocess.TimeoutExpired):
+            stranger.wait(timeout=0.5)
+    finally:
+        stranger.kill()
+        stranger.wait()
+    c.close()
+
+
 def test_sys_exit_is_an_error_reply_marked_exit(child):
     reply = call(child, "exit_soft")
     assert set(reply) == {"error"}

@@ -300,12 +300,44 @@ def _book_helpers() -> None:
 def _kill(pid: int) -> None:
     """Kill a child's process group and, under strict isolation, the first process of its pid
     namespace, which student code can take out of the group; every process it started dies too.
+
+    The group's id is the child's pid. Once the child is reaped and the group empty, that id is
+    free and the machine may give it to a process elsewhere that leads a group of its own, so
+    the group is killed only while it is surely the child's: the child not yet reaped, or a
+    process of ours still in the group (which keeps the id from being given out).
     """
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    if pid in _children or _ours_in_group(pid):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     _kill_init(pid, release=False)
+
+
+def _ours_in_group(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` descends from this zygote: a child's orphans are
+    reparented here (PR_SET_CHILD_SUBREAPER), so what the child left behind does."""
+    parents, members = {}, []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                ppid, group = f.read().rsplit(b")", 1)[1].split()[1:3]  # after the name
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        parents[int(entry.name)] = int(ppid)
+        if int(group) == pgid:
+            members.append(int(entry.name))
+    me = os.getpid()
+    for pid in members:
+        seen = set()
+        while pid > 1 and pid not in seen:
+            seen.add(pid)
+            pid = parents.get(pid, 0)
+            if pid == me:
+                return True
+    return False
 
 
 def _kill_init(pid: int, release: bool) -> None:
