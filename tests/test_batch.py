@@ -174,12 +174,24 @@ def run_counts(db: Path) -> tuple[int, list[int]]:
     return runs, per_run
 
 
+LAST_HOLDS_S = 12  # under IMPORT_TIMEOUT: the last student is still graded in full
+
+
+def reference_class(root: Path, size: int) -> None:
+    """``size`` copies of the reference, graded in name order; the last one sleeps at import,
+    so a test that stops the batch after the first runs are stored always does so before the
+    batch ends, however long a busy machine keeps the test from looking (seen: a whole batch of
+    six graded between two looks)."""
+    for i in range(size):
+        (root / f"student{i}").mkdir()
+        hold = f"\nimport time\ntime.sleep({LAST_HOLDS_S})\n" if i == size - 1 else ""
+        (root / f"student{i}" / LINREG_FILE).write_text(REFERENCE + f"\n# {i}\n" + hold)
+
+
 def test_a_batch_killed_mid_way_loses_nothing_and_the_next_grades_the_rest(tmp_path, data_root):
     root, db = tmp_path / "class", tmp_path / "grades.db"
     root.mkdir()
-    for i in range(8):
-        (root / f"student{i}").mkdir()
-        (root / f"student{i}" / LINREG_FILE).write_text(REFERENCE + f"\n# {i}\n")
+    reference_class(root, 8)
     mark = f"GRADER_TEST_MARK_{secrets.token_hex(6)}"
     batch_process = subprocess.Popen(
         [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root),
@@ -213,9 +225,7 @@ def test_ctrl_c_mid_batch_is_one_line_saying_what_was_kept(tmp_path, data_root):
     its slots, one line saying how many were stored (exactly the runs in the gradebook)."""
     root, db = tmp_path / "class", tmp_path / "grades.db"
     root.mkdir()
-    for i in range(6):
-        (root / f"student{i}").mkdir()
-        (root / f"student{i}" / LINREG_FILE).write_text(REFERENCE + f"\n# {i}\n")
+    reference_class(root, 6)
     batch_process = subprocess.Popen(
         [sys.executable, "-c", "from grader.cli import main; main()", "batch", str(root),
          "-a", "linreg", "--jobs", "1", "--device", "cpu", "--db", f"sqlite:///{db}",
