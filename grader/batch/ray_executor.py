@@ -153,22 +153,30 @@ class RayExecutor(Executor):
             return Finished(job, None, now, now, grader_fault=True,
                             error=f"the Ray task failed ({_one_line(err)}) while grading this")
         if kind == "failed":
+            # Not cancelled: the tasks still in flight end in a moment the same way (or, on a
+            # cluster of mixed versions, grade what no one stores). They are finishing as this
+            # runs, and cancelling a task Ray is completing is a race inside Ray that has
+            # crashed whole drivers (ray-project/ray#54798).
+            self._pending = {}
             self.close()
             raise ExecutorError(f"a Ray worker could not start its grader: {payload}")
         return replace(payload, job=job)  # the driver's job: its folder, not the worker's copy
 
     def close(self) -> None:
-        for ref in self._pending:
-            try:
-                # force: a KeyboardInterrupt could land mid-import of torch and leave the worker
-                # unable to import it again; a killed worker takes its zygote along instead.
-                self._ray.cancel(ref, force=True)
-            except Exception:  # already finished, or the cluster is gone: nothing to stop
-                pass
-        self._pending = {}
         if self._started_ray:
-            self._ray.shutdown()  # a cluster started here stops; a connection just closes
+            # A cluster started here stops; a connection closes, and Ray ends the tasks of the
+            # driver that left. Either way nothing this batch sent goes on running.
+            self._ray.shutdown()
             self._started_ray = self._local = False
+        else:  # a connection this process made before stays: stop what this batch left running
+            for ref in self._pending:
+                try:
+                    # force: a KeyboardInterrupt could land mid-import of torch and leave the
+                    # worker unable to import it again; a killed worker takes its zygote along.
+                    self._ray.cancel(ref, force=True)
+                except Exception:  # already finished, or the cluster is gone: nothing to stop
+                    pass
+        self._pending = {}
         self._task = None
 
 
