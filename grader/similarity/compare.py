@@ -66,7 +66,7 @@ def compare_class(gradebook: Gradebook, assignment: Assignment, course: str | No
                 texts[name] = code.text
             except (SyntaxError, ValueError, RecursionError) as err:
                 reason = f"{assignment.student_file} does not parse ({err})"
-        scored = str(row.status) in {str(s) for s in SCORED}
+        scored = str(row.status) in SCORED  # RunStatus is a str: its values match
         if reason and not (scored and answers.get(name)):
             left_out.append(NotCompared(name, reason))
             continue

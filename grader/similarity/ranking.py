@@ -153,8 +153,9 @@ def _pair(a: Student, b: Student, score: float, code: float, behaviour: float,
     links: dict[str, float] = {}
     for key in shared:
         links[key[0]] = links.get(key[0], 0.0) + _link(held[key])
-    functions = sorted(((name, _sure(value)) for name, value in links.items()
-                        if _sure(value) >= SHOWN), key=lambda f: (-f[1], f[0]))
+    sure = {name: _sure(value) for name, value in links.items()}
+    functions = sorted(((name, value) for name, value in sure.items() if value >= SHOWN),
+                       key=lambda f: (-f[1], f[0]))
     telling = {key for key in shared if _link(held[key]) >= MARKED}
     return Pair(a.name, b.name, score, code, behaviour, tuple(functions), tuple(answers),
                 _regions(a, telling), _regions(b, telling))
