@@ -54,6 +54,23 @@ def test_doctor_names_every_part_and_exits_0_where_strict_works(data_root):
     assert any(line.startswith("ok") and "Fashion-MNIST" in line for line in lines)
 
 
+def test_the_probe_never_forks_the_calling_process():
+    """The caller may run threads (a Ray driver, a web server): a fork of it can deadlock in the
+    copy. Python's fork hooks run for os.fork, not for a subprocess that execs at once."""
+    forks = []
+    os.register_at_fork(before=lambda: forks.append(os.getpid()))  # only counts, stays harmless
+    found = sandbox.support.__wrapped__()  # not the answer this process cached
+    assert forks == []
+    assert found == sandbox.support() and "seccomp" in found.parts
+
+
+def test_a_probe_that_cannot_run_is_a_missing_part_with_its_reason(monkeypatch):
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    found = sandbox.support.__wrapped__()
+    assert not found.strict
+    assert found.missing == ["a probe process (it failed: exit status 1)"]
+
+
 @needs_strict
 def test_doctor_says_no_and_exits_1_without_namespaces():
     result = run_without_namespaces("doctor")
